@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/** `dfc`: argv → library call → rendered events. Never talks to PostgreSQL itself. */
+import { Command } from 'commander';
+import { registerDb } from './commands/db.js';
+
+const program = new Command();
+program
+  .name('dfc')
+  .description('DomainFlow schema consolidation toolkit: legacy 000001-000017 → schema v2, online, nothing lost')
+  .option('--database-url <url>', 'target database (else DATABASE_URL, the PG* variables, or the embedded cluster)')
+  .option('--json', 'emit JSON lines instead of human output')
+  .showHelpAfterError();
+
+registerDb(program);
+
+await program.parseAsync(process.argv);
