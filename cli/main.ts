@@ -6,8 +6,13 @@ import { registerDb } from './commands/db.js';
 const program = new Command();
 program
   .name('dfc')
-  .description('DomainFlow schema consolidation toolkit: legacy 000001-000017 → schema v2, online, nothing lost')
-  .option('--database-url <url>', 'target database (else DATABASE_URL, the PG* variables, or the embedded cluster)')
+  .description(
+    'DomainFlow schema consolidation toolkit: legacy 000001-000017 → schema v2, online, nothing lost',
+  )
+  .option(
+    '--database-url <url>',
+    'target database (else DATABASE_URL, the PG* variables, or the embedded cluster)',
+  )
   .option('--json', 'emit JSON lines instead of human output')
   .showHelpAfterError();
 

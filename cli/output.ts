@@ -8,7 +8,11 @@ export interface OutputOptions {
   json?: boolean;
 }
 
-export function emit(opts: OutputOptions, event: Record<string, unknown>, human: string | (() => string)): void {
+export function emit(
+  opts: OutputOptions,
+  event: Record<string, unknown>,
+  human: string | (() => string),
+): void {
   if (opts.json) process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), ...event })}\n`);
   else process.stdout.write(`${typeof human === 'function' ? human() : human}\n`);
 }
@@ -25,7 +29,8 @@ export function renderError(err: unknown, json: boolean): void {
     process.stdout.write(`${JSON.stringify(e.toJSON())}\n`);
   } else {
     const lines = [`error ${e.code}: ${e.message}`];
-    if (e.server?.sqlstate) lines.push(`  server: SQLSTATE ${e.server.sqlstate}${e.server.detail ? ` — ${e.server.detail}` : ''}`);
+    if (e.server?.sqlstate)
+      lines.push(`  server: SQLSTATE ${e.server.sqlstate}${e.server.detail ? ` — ${e.server.detail}` : ''}`);
     if (e.server?.hint) lines.push(`  hint: ${e.server.hint}`);
     lines.push(`  fix: ${e.fix}`);
     process.stderr.write(`${lines.join('\n')}\n`);

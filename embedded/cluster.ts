@@ -32,7 +32,12 @@ export interface ClusterPaths {
 export function clusterPaths(home = process.env.DFC_HOME ?? path.resolve('.dfc')): ClusterPaths {
   const abs = path.resolve(home);
   const dataDir = path.join(abs, 'pg');
-  return { home: abs, dataDir, stateFile: path.join(abs, 'cluster.json'), logFile: path.join(dataDir, 'dfc-server.log') };
+  return {
+    home: abs,
+    dataDir,
+    stateFile: path.join(abs, 'cluster.json'),
+    logFile: path.join(dataDir, 'dfc-server.log'),
+  };
 }
 
 const isRoot = () => process.getuid?.() === 0;
@@ -66,7 +71,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], ids: { uid?: number; gid?: number }): Promise<{ code: number; out: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  ids: { uid?: number; gid?: number },
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       ...ids,
@@ -119,10 +128,14 @@ export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
   try {
     await pg.initialise();
   } catch (cause) {
-    throw new DfcError('DFC_CONNECTION', `could not initialise the embedded PostgreSQL cluster in ${paths.dataDir}`, {
-      fix: `remove ${paths.dataDir} if it is a leftover and retry, or pass --database-url for an existing server`,
-      cause,
-    });
+    throw new DfcError(
+      'DFC_CONNECTION',
+      `could not initialise the embedded PostgreSQL cluster in ${paths.dataDir}`,
+      {
+        fix: `remove ${paths.dataDir} if it is a leftover and retry, or pass --database-url for an existing server`,
+        cause,
+      },
+    );
   }
   const conf = [
     "shared_preload_libraries = 'pg_stat_statements'",
@@ -147,7 +160,11 @@ export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
 
 export async function clusterStatus(paths = clusterPaths()): Promise<'running' | 'stopped' | 'absent'> {
   if (!existsSync(path.join(paths.dataDir, 'PG_VERSION'))) return 'absent';
-  const { code } = await run(path.join(binDir(), 'pg_ctl'), ['status', '-D', paths.dataDir], await postgresIds());
+  const { code } = await run(
+    path.join(binDir(), 'pg_ctl'),
+    ['status', '-D', paths.dataDir],
+    await postgresIds(),
+  );
   return code === 0 ? 'running' : 'stopped';
 }
 
@@ -181,9 +198,13 @@ export async function startCluster(paths = clusterPaths()): Promise<ClusterState
     try {
       log = (await readFile(paths.logFile, 'utf8')).split('\n').slice(-15).join('\n');
     } catch {}
-    throw new DfcError('DFC_CONNECTION', `the embedded PostgreSQL server did not start: ${out.trim()}\n${log}`, {
-      fix: `read ${paths.logFile}; a stale postmaster.pid or a full disk are the usual causes`,
-    });
+    throw new DfcError(
+      'DFC_CONNECTION',
+      `the embedded PostgreSQL server did not start: ${out.trim()}\n${log}`,
+      {
+        fix: `read ${paths.logFile}; a stale postmaster.pid or a full disk are the usual causes`,
+      },
+    );
   }
   return state;
 }
@@ -195,7 +216,10 @@ export async function stopCluster(paths = clusterPaths()): Promise<boolean> {
     ['stop', '-D', paths.dataDir, '-m', 'fast', '-w', '-t', '120'],
     await postgresIds(),
   );
-  if (code !== 0) throw new DfcError('DFC_CONNECTION', `pg_ctl stop failed: ${out.trim()}`, { fix: 'retry, or stop the postgres process by hand' });
+  if (code !== 0)
+    throw new DfcError('DFC_CONNECTION', `pg_ctl stop failed: ${out.trim()}`, {
+      fix: 'retry, or stop the postgres process by hand',
+    });
   return true;
 }
 

@@ -1,18 +1,30 @@
 /** `dfc db start|stop|status|url`: manage the embedded default cluster. */
 import type { Command } from 'commander';
-import { clusterPaths, clusterStatus, clusterUrl, startCluster, stopCluster } from '../../embedded/cluster.js';
+import {
+  clusterPaths,
+  clusterStatus,
+  clusterUrl,
+  startCluster,
+  stopCluster,
+} from '../../embedded/cluster.js';
 import { redactUrl } from '../../src/db/connection.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
 
 export function registerDb(program: Command): void {
-  const db = program.command('db').description('manage the embedded PostgreSQL cluster under $DFC_HOME (default ./.dfc)');
+  const db = program
+    .command('db')
+    .description('manage the embedded PostgreSQL cluster under $DFC_HOME (default ./.dfc)');
   db.command('start')
     .description('initialise (first time) and start the embedded cluster')
     .action(
       action(async (opts) => {
         const s = await startCluster();
-        emit(opts, { event: 'db.started', port: s.port, dataDir: s.dataDir }, `embedded PostgreSQL running on 127.0.0.1:${s.port} (${s.dataDir})`);
+        emit(
+          opts,
+          { event: 'db.started', port: s.port, dataDir: s.dataDir },
+          `embedded PostgreSQL running on 127.0.0.1:${s.port} (${s.dataDir})`,
+        );
       }),
     );
   db.command('stop')
@@ -20,7 +32,11 @@ export function registerDb(program: Command): void {
     .action(
       action(async (opts) => {
         const stopped = await stopCluster();
-        emit(opts, { event: 'db.stopped', wasRunning: stopped }, stopped ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running');
+        emit(
+          opts,
+          { event: 'db.stopped', wasRunning: stopped },
+          stopped ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running',
+        );
       }),
     );
   db.command('status')
@@ -29,7 +45,11 @@ export function registerDb(program: Command): void {
       action(async (opts) => {
         const paths = clusterPaths();
         const status = await clusterStatus(paths);
-        emit(opts, { event: 'db.status', status, dataDir: paths.dataDir }, `embedded PostgreSQL: ${status} (${paths.dataDir})`);
+        emit(
+          opts,
+          { event: 'db.status', status, dataDir: paths.dataDir },
+          `embedded PostgreSQL: ${status} (${paths.dataDir})`,
+        );
       }),
     );
   db.command('url')

@@ -99,7 +99,11 @@ async function ensureDatabaseExists(url: string): Promise<void> {
 
 /** Open one prepared session. Connection failures become a one-line DFC_CONNECTION error. */
 export async function connect(url: string, applicationName = 'dfc'): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 15000 });
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: applicationName,
+    connectionTimeoutMillis: 15000,
+  });
   try {
     await client.connect();
   } catch (cause) {
@@ -121,14 +125,20 @@ export function connectionError(url: string, cause: unknown): DfcError {
       cause,
     });
   if (state === '3D000')
-    return new DfcError('DFC_CONNECTION', `database does not exist: ${safe}`, { fix: 'create it or correct the name in the URL', cause });
+    return new DfcError('DFC_CONNECTION', `database does not exist: ${safe}`, {
+      fix: 'create it or correct the name in the URL',
+      cause,
+    });
   if (code === 'ECONNREFUSED')
     return new DfcError('DFC_CONNECTION', `connection refused by ${safe}`, {
       fix: 'check that the server is running and listening on that host and port',
       cause,
     });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return new DfcError('DFC_CONNECTION', `host not found in ${safe}`, { fix: 'check the host name in the URL', cause });
+    return new DfcError('DFC_CONNECTION', `host not found in ${safe}`, {
+      fix: 'check the host name in the URL',
+      cause,
+    });
   return new DfcError('DFC_CONNECTION', `cannot connect to ${safe}: ${msg}`, {
     fix: 'check the URL, the network and the server log',
     cause,
@@ -144,7 +154,11 @@ export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(
 }
 
 /** Open, use, close. */
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>, applicationName?: string): Promise<T> {
+export async function withClient<T>(
+  url: string,
+  fn: (c: pg.Client) => Promise<T>,
+  applicationName?: string,
+): Promise<T> {
   const c = await connect(url, applicationName);
   try {
     return await fn(c);

@@ -38,9 +38,13 @@ export async function acquireAdvisoryLock(c: pg.ClientBase, name: string, wait =
     [key],
   );
   const h = holder.rows[0];
-  throw new DfcError('DFC_LOCKED', `another run holds the "${name}" lock${h ? ` (pid ${h.pid}, ${h.application_name || 'no application_name'}, since ${h.backend_start.toISOString()})` : ''}`, {
-    fix: 'wait for it to finish (or pass --wait), or stop that process if it is stuck',
-  });
+  throw new DfcError(
+    'DFC_LOCKED',
+    `another run holds the "${name}" lock${h ? ` (pid ${h.pid}, ${h.application_name || 'no application_name'}, since ${h.backend_start.toISOString()})` : ''}`,
+    {
+      fix: 'wait for it to finish (or pass --wait), or stop that process if it is stuck',
+    },
+  );
 }
 
 export async function releaseAdvisoryLock(c: pg.ClientBase, name: string): Promise<void> {

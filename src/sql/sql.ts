@@ -25,7 +25,11 @@ export interface SqlQuery {
 }
 
 function fragment(chunks: string[], values: unknown[]): SqlFragment {
-  return Object.freeze({ [FRAGMENT]: true as const, chunks: Object.freeze(chunks), values: Object.freeze(values) });
+  return Object.freeze({
+    [FRAGMENT]: true as const,
+    chunks: Object.freeze(chunks),
+    values: Object.freeze(values),
+  });
 }
 
 export function isFragment(x: unknown): x is SqlFragment {

@@ -13,7 +13,10 @@ export function urlFor(database: string): string {
 }
 
 /** Create a fresh database from a template; returns its URL. */
-export async function freshDatabase(template: TemplateName | 'none' = 'empty', prefix = 't'): Promise<string> {
+export async function freshDatabase(
+  template: TemplateName | 'none' = 'empty',
+  prefix = 't',
+): Promise<string> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   await withClient(adminUrl(), async (c) => {
     if (template === 'none') await c.query(`CREATE DATABASE "${name}"`);

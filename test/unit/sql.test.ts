@@ -3,7 +3,9 @@ import { build, ident, join, literal, sql } from '../../src/sql/sql.js';
 
 describe('sql', () => {
   it('turns values into numbered parameters and quotes identifiers', () => {
-    const q = build(sql`SELECT count(*) FROM ${ident({ schema: 'auth', name: 'users' })} WHERE email = ${'a@b'} AND id > ${3}`);
+    const q = build(
+      sql`SELECT count(*) FROM ${ident({ schema: 'auth', name: 'users' })} WHERE email = ${'a@b'} AND id > ${3}`,
+    );
     expect(q.text).toBe('SELECT count(*) FROM "auth"."users" WHERE email = $1 AND id > $2');
     expect(q.values).toEqual(['a@b', 3]);
   });
