@@ -1,0 +1,440 @@
+/**
+ * A golang-migrate compatible runner: same files, same schema_migrations contract, same dirty
+ * semantics, same advisory lock id. Differences, all on the safe side:
+ * - a transactional file commits together with its clean-version write (golang-migrate commits
+ *   them separately, so a crash in between leaves a dirty flag on a finished migration);
+ * - a file containing CONCURRENTLY runs one statement at a time outside a transaction (golang-
+ *   migrate sends it as one multi-statement query, which PostgreSQL rejects with 25001);
+ * - a statement error names the file and line, with the server's SQLSTATE, detail and hint.
+ *
+ * @example
+ *   await migrateUp(url, { dir: LEGACY_DIR });            // → schema_migrations = (17, false)
+ *   await migrateDown(url, { dir: LEGACY_DIR, to: 12 });  // runs 17..13 down → (12, false)
+ *   await migrateDown(url, { dir: LEGACY_DIR });          // all the way: empty schema_migrations
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { withClient } from '../db/connection.js';
+import { DfcError } from '../errors.js';
+import { loadMigrations, type Migration, type MigrationFile } from './files.js';
+import { APPLICATION_NAME, type MigrateSession, openSession, type SessionOptions } from './session.js';
+import { containsKeyword, lineAt, splitStatements } from './split.js';
+import { ensureVersionTable, readVersion, setVersion, writeVersion } from './state.js';
+
+export { loadMigrations, type Migration, type MigrationFile } from './files.js';
+export { DEFAULT_LOCK_TIMEOUT_MS } from './session.js';
+export { golangMigrateLockId } from './state.js';
+
+/** The package root: the nearest directory above this module with a package.json. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('dfc: cannot find the package root above the migrate runner');
+    dir = up;
+  }
+  return dir;
+}
+
+/** Absolute path of DomainFlow's shipped history (db/legacy), from a checkout or node_modules. */
+export const LEGACY_DIR: string = path.join(packageRoot(), 'db', 'legacy');
+
+export type MigrateEvent =
+  | { type: 'lock.waiting'; message: string }
+  | {
+      type: 'migration.start';
+      direction: 'up' | 'down';
+      version: number;
+      name: string;
+      file: string;
+      mode: string;
+    }
+  | {
+      type: 'migration.done';
+      direction: 'up' | 'down';
+      version: number;
+      name: string;
+      file: string;
+      /** schema_migrations version after this file (null = no version) */
+      now: number | null;
+      ms: number;
+    };
+
+export interface RunOptions extends Omit<SessionOptions, 'onWait'> {
+  dir: string;
+  /** up: the last version to apply; down: the version to end at (0 = no version) */
+  to?: number;
+  onEvent?: (e: MigrateEvent) => void;
+}
+
+export interface StepResult {
+  direction: 'up' | 'down';
+  version: number;
+  name: string;
+  file: string;
+  ms: number;
+}
+
+export interface RunResult {
+  from: number | null;
+  to: number | null;
+  steps: StepResult[];
+}
+
+const fmtVersion = (v: number | null) => (v === null ? 'none' : String(v));
+const forceArg = (v: number | null) => (v === null ? '-1' : String(v));
+
+function dirtyError(version: number | null, migrations: Migration[]): DfcError {
+  const v = version ?? -1;
+  const idx = migrations.findIndex((m) => m.version === version);
+  const prev = idx > 0 ? migrations[idx - 1]!.version : null;
+  return new DfcError('DFC_DIRTY', `Dirty database version ${v}. Fix and force version.`, {
+    fix:
+      `a migration to version ${v} failed or was interrupted. Check what it changed and repair the schema, then run ` +
+      `\`dfc migrate force ${v}\` if its changes are complete` +
+      (idx >= 0 ? ` or \`dfc migrate force ${forceArg(prev)}\` if none of them are in place` : '') +
+      ', and rerun the command',
+    details: { version: v },
+  });
+}
+
+/** Code-point position (PostgreSQL counts characters, 1-based) → JS string index. */
+function positionToIndex(text: string, position: number): number {
+  let idx = 0;
+  let n = 1;
+  for (const ch of text) {
+    if (n >= position) break;
+    idx += ch.length;
+    n++;
+  }
+  return idx;
+}
+
+async function invalidIndexes(c: pg.ClientBase): Promise<string[]> {
+  const r = await c.query<{ name: string }>(
+    `SELECT i.indexrelid::regclass::text AS name FROM pg_index i WHERE NOT i.indisvalid ORDER BY 1`,
+  );
+  return r.rows.map((x) => x.name);
+}
+
+interface FailureContext {
+  file: MigrationFile;
+  direction: 'up' | 'down';
+  target: number | null;
+  before: number | null;
+  /** text sent to the server and its offset in the file */
+  sent: { text: string; offset: number };
+  statement?: { index: number; count: number };
+}
+
+async function migrationError(c: pg.ClientBase, cause: unknown, ctx: FailureContext): Promise<DfcError> {
+  const e = (cause ?? {}) as { message?: string; position?: string; code?: string };
+  let line: number | undefined;
+  if (e.position && Number(e.position) > 0) {
+    line = lineAt(ctx.file.sql, ctx.sent.offset + positionToIndex(ctx.sent.text, Number(e.position)));
+  } else if (ctx.statement) {
+    line = lineAt(ctx.file.sql, ctx.sent.offset);
+  }
+  const where = `${ctx.file.file}${line ? `:${line}` : ''}`;
+  let fix: string;
+  if (ctx.file.mode === 'transaction') {
+    fix =
+      `nothing in ${ctx.file.file} was applied (its transaction rolled back); the schema is still at version ` +
+      `${fmtVersion(ctx.before)}. Correct the file or the database, run \`dfc migrate force ${forceArg(ctx.before)}\`, and rerun`;
+  } else {
+    const done = ctx.statement
+      ? `statements 1..${ctx.statement.index - 1} of ${ctx.statement.count}`
+      : 'part';
+    fix =
+      `${done} of ${ctx.file.file} are committed (it runs outside a transaction). Finish or undo them by hand, then run ` +
+      `\`dfc migrate force ${forceArg(ctx.target)}\` (finished) or \`dfc migrate force ${forceArg(ctx.before)}\` (undone)`;
+    const invalid = await invalidIndexes(c).catch(() => []);
+    if (invalid.length)
+      fix += `; drop the invalid index(es) left by CONCURRENTLY first: ${invalid.join(', ')}`;
+  }
+  return new DfcError('DFC_MIGRATION', `${where}: ${e.message ?? String(cause)}`, {
+    fix,
+    cause,
+    details: {
+      file: ctx.file.path,
+      line,
+      direction: ctx.direction,
+      version: ctx.target ?? -1,
+      dirty: true,
+      ...(ctx.statement ? { statement: ctx.statement.index } : {}),
+    },
+  });
+}
+
+/** Run one file and move the version: (target, dirty) first, (target, clean) after success. */
+async function runFile(
+  s: MigrateSession,
+  file: MigrationFile,
+  direction: 'up' | 'down',
+  before: number | null,
+  target: number | null,
+): Promise<void> {
+  const c = s.client;
+  await setVersion(c, s.schema, target, true);
+  const base = { file, direction, target, before } as const;
+  if (file.mode === 'transaction') {
+    await c.query('BEGIN');
+    try {
+      await c.query(file.sql);
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw await migrationError(c, err, { ...base, sent: { text: file.sql, offset: 0 } });
+    }
+    try {
+      await writeVersion(c, s.schema, target, false);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+    return;
+  }
+  if (file.mode === 'as-is') {
+    try {
+      await c.query(file.sql);
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {}); // in case the file's own transaction is left open
+      throw await migrationError(c, err, { ...base, sent: { text: file.sql, offset: 0 } });
+    }
+    await setVersion(c, s.schema, target, false);
+    return;
+  }
+  // 'statements': CONCURRENTLY cannot run in a transaction block, so each statement autocommits.
+  const invalidBefore = new Set(await invalidIndexes(c));
+  const statements = splitStatements(file.sql);
+  for (const [i, st] of statements.entries()) {
+    // A CONCURRENTLY build blocks no reads or writes while it waits, and a lock timeout in its
+    // wait-for-old-snapshots phase would leave an invalid index behind: let it wait.
+    const concurrent = containsKeyword(st.text, 'CONCURRENTLY');
+    try {
+      if (concurrent) await c.query("SELECT set_config('lock_timeout', '0', false)");
+      await c.query(st.text);
+    } catch (err) {
+      throw await migrationError(c, err, {
+        ...base,
+        sent: { text: st.text, offset: st.start },
+        statement: { index: i + 1, count: statements.length },
+      });
+    } finally {
+      if (concurrent)
+        await c
+          .query("SELECT set_config('lock_timeout', $1, false)", [`${s.lockTimeoutMs}ms`])
+          .catch(() => {});
+    }
+  }
+  const newInvalid = (await invalidIndexes(c)).filter((n) => !invalidBefore.has(n));
+  if (newInvalid.length) {
+    throw new DfcError('DFC_MIGRATION', `${file.file} left invalid index(es): ${newInvalid.join(', ')}`, {
+      fix: `drop them, rebuild them, then run \`dfc migrate force ${forceArg(target)}\``,
+      details: { file: file.path, indexes: newInvalid },
+    });
+  }
+  await setVersion(c, s.schema, target, false);
+}
+
+async function withSession<T>(
+  url: string,
+  opts: RunOptions,
+  fn: (s: MigrateSession, migrations: Migration[]) => Promise<T>,
+): Promise<T> {
+  const migrations = loadMigrations(opts.dir); // validate before touching the database
+  const s = await openSession(url, {
+    wait: opts.wait,
+    lockTimeoutMs: opts.lockTimeoutMs,
+    onWait: (message) => opts.onEvent?.({ type: 'lock.waiting', message }),
+  });
+  try {
+    await ensureVersionTable(s.client, s.schema);
+    return await fn(s, migrations);
+  } finally {
+    await s.close();
+  }
+}
+
+/** The index of the current version in the directory (-1 = none); a version it lacks is refused. */
+function currentIndex(migrations: Migration[], version: number | null, dir: string): number {
+  if (version === null) return -1;
+  const idx = migrations.findIndex((m) => m.version === version);
+  if (idx < 0) {
+    throw new DfcError('DFC_CONFIG', `the database is at version ${version}, which ${dir} does not contain`, {
+      fix: 'use the migration directory that produced this database, or `dfc migrate force V` with a version it has',
+      details: { version, versions: migrations.map((m) => m.version) },
+    });
+  }
+  return idx;
+}
+
+function checkTo(to: number | undefined, migrations: Migration[], allowZero: boolean): void {
+  if (to === undefined) return;
+  if (!Number.isSafeInteger(to) || (!(allowZero && to === 0) && !migrations.some((m) => m.version === to))) {
+    throw new DfcError('DFC_CONFIG', `--to ${to} is not a version in the migration directory`, {
+      fix: `use one of: ${allowZero ? '0 (no version), ' : ''}${migrations.map((m) => m.version).join(', ')}`,
+    });
+  }
+}
+
+/**
+ * Apply pending up files in version order, up to `to` (default: the last one).
+ *
+ * @example
+ *   await migrateUp(url, { dir: LEGACY_DIR, to: 12 }) // → { from: null, to: 12, steps: [1, 2, 5, …, 12] }
+ */
+export async function migrateUp(url: string, opts: RunOptions): Promise<RunResult> {
+  return withSession(url, opts, async (s, migrations) => {
+    checkTo(opts.to, migrations, false);
+    const state = await readVersion(s.client, s.schema);
+    if (state.dirty) throw dirtyError(state.version, migrations);
+    const idx = currentIndex(migrations, state.version, opts.dir);
+    const target = opts.to ?? migrations.at(-1)?.version ?? null;
+    if (target !== null && state.version !== null && target < state.version) {
+      throw new DfcError('DFC_CONFIG', `the database is at version ${state.version}, past --to ${target}`, {
+        fix: `use \`dfc migrate down --to ${target}\` to go back`,
+      });
+    }
+    const steps: StepResult[] = [];
+    let now = state.version;
+    for (const m of migrations.slice(idx + 1)) {
+      if (target === null || m.version > target) break;
+      steps.push(await step(s, m, 'up', now, m.version, opts));
+      now = m.version;
+    }
+    return { from: state.version, to: now, steps };
+  });
+}
+
+/**
+ * Run down files from the current version back to `to` (0 = no version). Without `to` it goes all
+ * the way to no version (empty schema_migrations), like `migrate down -all`; golang-migrate's bare
+ * `down` prompts for that, and `dfc migrate down` without --to does it without asking.
+ *
+ * @example
+ *   await migrateDown(url, { dir: LEGACY_DIR, to: 12 }) // at 17: runs 17, 16, 15, 14, 13 down → (12, false)
+ */
+export async function migrateDown(url: string, opts: RunOptions): Promise<RunResult> {
+  return withSession(url, opts, async (s, migrations) => {
+    checkTo(opts.to, migrations, true);
+    const state = await readVersion(s.client, s.schema);
+    if (state.dirty) throw dirtyError(state.version, migrations);
+    let idx = currentIndex(migrations, state.version, opts.dir);
+    const target = opts.to ?? 0;
+    if (state.version !== null && target > state.version) {
+      throw new DfcError('DFC_CONFIG', `the database is at version ${state.version}, below --to ${target}`, {
+        fix: `use \`dfc migrate up --to ${target}\` to go forward`,
+      });
+    }
+    const steps: StepResult[] = [];
+    let now = state.version;
+    while (idx >= 0 && migrations[idx]!.version > target) {
+      const m = migrations[idx]!;
+      const prev = idx > 0 ? migrations[idx - 1]!.version : null;
+      steps.push(await step(s, m, 'down', now, prev, opts));
+      now = prev;
+      idx--;
+    }
+    return { from: state.version, to: now, steps };
+  });
+}
+
+async function step(
+  s: MigrateSession,
+  m: Migration,
+  direction: 'up' | 'down',
+  before: number | null,
+  target: number | null,
+  opts: RunOptions,
+): Promise<StepResult> {
+  const file = direction === 'up' ? m.up : m.down;
+  opts.onEvent?.({
+    type: 'migration.start',
+    direction,
+    version: m.version,
+    name: m.name,
+    file: file.file,
+    mode: file.mode,
+  });
+  const t0 = performance.now();
+  await runFile(s, file, direction, before, target);
+  const ms = Math.round(performance.now() - t0);
+  opts.onEvent?.({
+    type: 'migration.done',
+    direction,
+    version: m.version,
+    name: m.name,
+    file: file.file,
+    now: target,
+    ms,
+  });
+  return { direction, version: m.version, name: m.name, file: file.file, ms };
+}
+
+export interface MigrationStatus {
+  version: number | null;
+  dirty: boolean;
+  /** is the current version one of the directory's? (null version counts as known) */
+  known: boolean;
+  applied: { version: number; name: string }[];
+  pending: { version: number; name: string }[];
+}
+
+/** Read-only: current version, dirty flag, applied and pending files. Takes no lock. */
+export async function migrationStatus(url: string, opts: { dir: string }): Promise<MigrationStatus> {
+  const migrations = loadMigrations(opts.dir);
+  const state = await withClient(
+    url,
+    async (c) => {
+      const r = await c.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+      return r.rows[0]?.schema ? readVersion(c, r.rows[0].schema) : { version: null, dirty: false };
+    },
+    APPLICATION_NAME,
+  );
+  const brief = (m: Migration) => ({ version: m.version, name: m.name });
+  const v = state.version;
+  return {
+    ...state,
+    known: v === null || migrations.some((m) => m.version === v),
+    applied: migrations.filter((m) => v !== null && m.version <= v).map(brief),
+    pending: migrations.filter((m) => v === null || m.version > v).map(brief),
+  };
+}
+
+/**
+ * golang-migrate's `force V`: write (V, clean) without running any SQL. V = -1 or 0 means no
+ * version (empty table). Takes the runner locks like any other write.
+ */
+export async function forceVersion(
+  url: string,
+  version: number,
+  opts: Omit<SessionOptions, 'onWait'> & { onEvent?: (e: MigrateEvent) => void } = {},
+): Promise<VersionStateResult> {
+  if (!Number.isSafeInteger(version) || version < -1) {
+    throw new DfcError('DFC_CONFIG', `cannot force version ${version}`, {
+      fix: 'give a migration version, or -1 / 0 for no version',
+    });
+  }
+  const s = await openSession(url, {
+    ...opts,
+    onWait: (message) => opts.onEvent?.({ type: 'lock.waiting', message }),
+  });
+  try {
+    await ensureVersionTable(s.client, s.schema);
+    const before = await readVersion(s.client, s.schema).catch(() => ({ version: null, dirty: true }));
+    const v = version <= 0 ? null : version;
+    await setVersion(s.client, s.schema, v, false);
+    return { before, version: v, dirty: false };
+  } finally {
+    await s.close();
+  }
+}
+
+export interface VersionStateResult {
+  before: { version: number | null; dirty: boolean };
+  version: number | null;
+  dirty: false;
+}
