@@ -2,6 +2,7 @@
 /** `dfc`: argv → library call → rendered events. Never talks to PostgreSQL itself. */
 import { Command } from 'commander';
 import { registerDb } from './commands/db.js';
+import { registerMigrate } from './commands/migrate.js';
 
 const program = new Command();
 program
@@ -17,5 +18,6 @@ program
   .showHelpAfterError();
 
 registerDb(program);
+registerMigrate(program);
 
 await program.parseAsync(process.argv);

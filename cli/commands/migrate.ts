@@ -1,0 +1,154 @@
+/** `dfc migrate up|down|status|force`: the golang-migrate compatible runner (src/migrate/runner.ts). */
+import type { Command } from 'commander';
+import { resolveTarget } from '../../src/db/connection.js';
+import { DfcError } from '../../src/errors.js';
+import {
+  DEFAULT_LOCK_TIMEOUT_MS,
+  forceVersion,
+  LEGACY_DIR,
+  type MigrateEvent,
+  migrateDown,
+  migrateUp,
+  migrationStatus,
+  type RunResult,
+} from '../../src/migrate/runner.js';
+import { emit } from '../output.js';
+import { action, type Opts } from '../run.js';
+
+function integer(raw: unknown, what: string): number {
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !/^-?[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(n)) {
+    throw new DfcError('DFC_CONFIG', `${what} must be a whole number, got "${String(raw)}"`, {
+      fix: `pass ${what} as digits, e.g. 12`,
+    });
+  }
+  return n;
+}
+
+function migrationsDir(opts: Opts): string {
+  if (opts.dir && opts.legacy) {
+    throw new DfcError('DFC_CONFIG', '--dir and --legacy are mutually exclusive', {
+      fix: 'pass one of them',
+    });
+  }
+  if (opts.legacy) return LEGACY_DIR;
+  if (opts.dir) return opts.dir as string;
+  throw new DfcError('DFC_CONFIG', 'no migration directory given', {
+    fix: 'pass --dir DIR (NNNNNN_name.up.sql / .down.sql files) or --legacy for the shipped DomainFlow history',
+  });
+}
+
+const fmt = (v: number | null) => (v === null ? 'none' : String(v));
+
+function render(opts: Opts) {
+  return (e: MigrateEvent) => {
+    if (e.type === 'lock.waiting')
+      emit(opts, { event: 'migrate.lock.waiting', message: e.message }, `waiting: ${e.message}`);
+    else if (e.type === 'migration.start')
+      emit(
+        opts,
+        { event: 'migrate.start', ...e },
+        () => `${e.direction === 'up' ? '↑' : '↓'} ${e.file} (${e.mode}) …`,
+      );
+    else emit(opts, { event: 'migrate.done', ...e }, `  done in ${e.ms} ms, version now ${fmt(e.now)}`);
+  };
+}
+
+function summary(opts: Opts, r: RunResult): void {
+  emit(
+    opts,
+    { event: 'migrate.result', from: r.from, to: r.to, files: r.steps.length },
+    r.steps.length === 0
+      ? `no change (version ${fmt(r.to)})`
+      : `${r.steps.length} file(s): version ${fmt(r.from)} → ${fmt(r.to)}`,
+  );
+}
+
+function runOptions(opts: Opts) {
+  return {
+    dir: migrationsDir(opts),
+    to: opts.to === undefined ? undefined : integer(opts.to, '--to'),
+    wait: Boolean(opts.wait),
+    lockTimeoutMs: integer(opts.lockTimeout ?? String(DEFAULT_LOCK_TIMEOUT_MS), '--lock-timeout'),
+    onEvent: render(opts),
+  };
+}
+
+export function registerMigrate(program: Command): void {
+  const m = program
+    .command('migrate')
+    .description(
+      'golang-migrate compatible runner: schema_migrations(version, dirty), same files, same lock',
+    );
+  const source = (c: Command) =>
+    c
+      .option('--dir <dir>', 'directory of NNNNNN_name.up.sql / .down.sql files')
+      .option('--legacy', 'the shipped DomainFlow history (db/legacy)');
+  const running = (c: Command) =>
+    source(c)
+      .option('--wait', 'wait for another runner to finish instead of failing')
+      .option(
+        '--lock-timeout <ms>',
+        'lock_timeout for migration statements (0 = none)',
+        String(DEFAULT_LOCK_TIMEOUT_MS),
+      );
+
+  running(m.command('up'))
+    .description('apply pending migrations (up to --to N)')
+    .option('--to <version>', 'last version to apply')
+    .action(
+      action(async (opts) => {
+        const run = runOptions(opts);
+        const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
+        summary(opts, await migrateUp(url, run));
+      }),
+    );
+
+  running(m.command('down'))
+    .description('revert migrations down to --to N; without --to all of them (empty schema_migrations)')
+    .option('--to <version>', 'version to end at (0 = no version)')
+    .action(
+      action(async (opts) => {
+        const run = runOptions(opts);
+        const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
+        summary(opts, await migrateDown(url, run));
+      }),
+    );
+
+  source(m.command('status'))
+    .description('current version, dirty flag, applied and pending files')
+    .action(
+      action(async (opts) => {
+        const dir = migrationsDir(opts);
+        const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
+        const s = await migrationStatus(url, { dir });
+        emit(opts, { event: 'migrate.status', dir, ...s }, () => {
+          const lines = [
+            `version ${fmt(s.version)}${s.dirty ? ' DIRTY (fix, then `dfc migrate force V`)' : ''}`,
+          ];
+          if (!s.known) lines.push(`  warning: version ${s.version} is not in ${dir}`);
+          for (const a of s.applied) lines.push(`  [x] ${a.version} ${a.name}`);
+          for (const p of s.pending) lines.push(`  [ ] ${p.version} ${p.name}`);
+          lines.push(`${s.applied.length} applied, ${s.pending.length} pending`);
+          return lines.join('\n');
+        });
+      }),
+    );
+
+  m.command('force')
+    .description('set the version without running SQL (clears dirty); -1 or 0 = no version')
+    .argument('<version>', 'version to record')
+    .option('--wait', 'wait for another runner to finish instead of failing')
+    .action(
+      action(async (opts, version: string) => {
+        const v = integer(version, 'version');
+        const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
+        const r = await forceVersion(url, v, { wait: Boolean(opts.wait), onEvent: render(opts) });
+        emit(
+          opts,
+          { event: 'migrate.forced', before: r.before, version: r.version, dirty: false },
+          `version forced: ${fmt(r.before.version)}${r.before.dirty ? ' (dirty)' : ''} → ${fmt(r.version)} (clean)`,
+        );
+      }),
+    );
+}
