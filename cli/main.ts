@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `dfc`: argv → library call → rendered events. Never talks to PostgreSQL itself. */
 import { Command } from 'commander';
+import { registerConsolidate } from './commands/consolidate.js';
 import { registerDb } from './commands/db.js';
 import { registerMigrate } from './commands/migrate.js';
 
@@ -19,5 +20,6 @@ program
 
 registerDb(program);
 registerMigrate(program);
+registerConsolidate(program);
 
 await program.parseAsync(process.argv);

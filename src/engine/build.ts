@@ -1,0 +1,162 @@
+/**
+ * Phase 2/3 building blocks on the shadow: tables (columns, defaults, primary key only, so the
+ * copy is fast), then each secondary index CREATE INDEX CONCURRENTLY on its own outside any
+ * transaction (checked valid, an invalid leftover dropped and rebuilt), unique constraints
+ * attached to their concurrently built index, CHECKs and FKs added NOT VALID then VALIDATEd,
+ * triggers, row-level security, comments, views and materialized views over the shadow.
+ */
+import type pg from 'pg';
+import { DfcError } from '../errors.js';
+import * as render from '../schema/v2/render.js';
+import type { IndexDef, TableDef, V2Definition } from '../schema/v2/model.js';
+import { quoteIdent } from '../sql/sql.js';
+import { q, SHADOW_MAP, SHADOW_SCHEMA, shadowOf } from './names.js';
+
+export async function createShadowSchemas(c: pg.ClientBase): Promise<void> {
+  for (const s of Object.values(SHADOW_SCHEMA)) {
+    await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
+    await c.query(`CREATE SCHEMA ${quoteIdent(s)}`);
+  }
+}
+
+/** Shadow tables with columns, defaults and primary key only (indexes come after the copy). */
+export async function createShadowTables(c: pg.ClientBase, v2: V2Definition): Promise<void> {
+  await c.query('BEGIN');
+  try {
+    // defaults such as uuid_generate_v4() resolve through the extensions in public
+    await c.query(`SET LOCAL search_path = public`);
+    for (const t of v2.tables) await c.query(render.createTableSql(t, SHADOW_MAP, { constraints: 'pk-only' }));
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+interface IndexState {
+  exists: boolean;
+  valid: boolean;
+}
+
+async function indexState(c: pg.ClientBase, schema: string, name: string): Promise<IndexState> {
+  const r = await c.query<{ valid: boolean }>(
+    `SELECT i.indisvalid AND i.indisready AS valid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE n.nspname = $1 AND ic.relname = $2`,
+    [schema, name],
+  );
+  return { exists: r.rows.length > 0, valid: Boolean(r.rows[0]?.valid) };
+}
+
+/**
+ * Build one index concurrently, alone and outside any transaction; confirm it is valid in the
+ * catalog; drop and rebuild an invalid leftover (from a crash or a cancelled build).
+ */
+export async function buildIndexConcurrently(
+  c: pg.ClientBase,
+  t: TableDef,
+  index: IndexDef,
+  maxAttempts = 3,
+): Promise<'built' | 'present'> {
+  const schema = SHADOW_SCHEMA[t.schema];
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const st = await indexState(c, schema, index.name);
+    if (st.exists && st.valid) return attempt === 0 ? 'present' : 'built';
+    if (st.exists) await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(index.name)}`);
+    await c.query('SET lock_timeout = 0');
+    try {
+      await c.query(render.indexSql(t, index, SHADOW_MAP, { concurrently: true }));
+    } catch (e) {
+      if (attempt + 1 >= maxAttempts) throw e;
+    }
+  }
+  const st = await indexState(c, schema, index.name);
+  if (!st.valid)
+    throw new DfcError('CONSOLIDATION_04', `index ${schema}.${index.name} is still invalid after ${maxAttempts} builds`, {
+      fix: 'a unique index fails when the data has duplicates: run `dfc validate` for the offending rows',
+    });
+  return 'built';
+}
+
+/** Unique constraints: the index first (concurrently), then a brief ADD CONSTRAINT … USING INDEX. */
+export async function attachUniqueConstraints(c: pg.ClientBase, t: TableDef): Promise<void> {
+  const target = shadowOf(t);
+  for (const u of t.uniques) {
+    const exists = await constraintExists(c, target.schema, t.name, u.name);
+    if (exists) continue;
+    await buildIndexConcurrently(c, t, {
+      name: u.name,
+      unique: true,
+      using: `USING btree (${u.columns.map(quoteIdent).join(', ')})`,
+    });
+    await c.query(`ALTER TABLE ${q(target)} ADD CONSTRAINT ${quoteIdent(u.name)} UNIQUE USING INDEX ${quoteIdent(u.name)}`);
+  }
+}
+
+export async function constraintExists(c: pg.ClientBase, schema: string, table: string, name: string): Promise<boolean> {
+  const r = await c.query(
+    `SELECT 1 FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE n.nspname = $1 AND cl.relname = $2 AND k.conname = $3`,
+    [schema, table, name],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** CHECK and FK constraints: NOT VALID (brief lock, no scan), then VALIDATE (scan, no write lock). */
+export async function addConstraints(c: pg.ClientBase, t: TableDef, kind: 'check' | 'fk'): Promise<void> {
+  const target = shadowOf(t);
+  const items = kind === 'check' ? t.checks : t.foreignKeys;
+  for (const item of items) {
+    if (!(await constraintExists(c, target.schema, t.name, item.name))) {
+      const text =
+        kind === 'check'
+          ? render.checkSql(t, item as TableDef['checks'][number], SHADOW_MAP, { notValid: true })
+          : render.foreignKeySql(t, item as TableDef['foreignKeys'][number], SHADOW_MAP, { notValid: true });
+      await c.query(text);
+    }
+    try {
+      await c.query(`ALTER TABLE ${q(target)} VALIDATE CONSTRAINT ${quoteIdent(item.name)}`);
+    } catch (e) {
+      throw new DfcError('CONSOLIDATION_04', `constraint ${t.schema}.${t.name}.${item.name} does not hold on the copied data`, {
+        fix: 'run `dfc validate` to list the offending rows, fix them (or rerun with --on-invalid quarantine), then rerun `dfc consolidate` (it resumes)',
+        cause: e,
+      });
+    }
+  }
+}
+
+/**
+ * RLS and comments on a shadow table (idempotent: policies are replaced). Triggers are created
+ * at cutover, after the v2 functions they call exist (creating those earlier would change the
+ * legacy tables' trigger behaviour before the switch).
+ */
+export async function finishShadowTable(c: pg.ClientBase, t: TableDef): Promise<void> {
+  const target = shadowOf(t);
+  await c.query('BEGIN');
+  try {
+    if (t.rowLevelSecurity?.enabled) {
+      await c.query(`ALTER TABLE ${q(target)} ENABLE ROW LEVEL SECURITY`);
+      for (const p of t.rowLevelSecurity.policies) {
+        await c.query(`DROP POLICY IF EXISTS ${quoteIdent(p.name)} ON ${q(target)}`);
+        await c.query(render.policySql(t, p, SHADOW_MAP));
+      }
+    }
+    for (const text of render.commentSql(t, SHADOW_MAP)) await c.query(text);
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+/** Views and materialized views over the shadow tables (they bind to the shadow tables' OIDs and move with them). */
+export async function createShadowViews(c: pg.ClientBase, v2: V2Definition): Promise<void> {
+  await c.query('BEGIN');
+  try {
+    await c.query(`SET LOCAL search_path = ${quoteIdent(SHADOW_SCHEMA.public)}, public`);
+    await c.query(v2.views(SHADOW_MAP));
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}

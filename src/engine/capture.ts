@@ -1,0 +1,48 @@
+/**
+ * Change capture triggers. Installed on every legacy table before any row is copied (forward),
+ * and on every v2 table at cutover (reverse, feeding the rollback copy). Each trigger only appends
+ * the changed keys to consolidation.capture_log, so it cannot fail on a conversion problem and the
+ * application's write never fails because of us.
+ */
+import type pg from 'pg';
+import { literal, quoteIdent } from '../sql/sql.js';
+import { build } from '../sql/sql.js';
+import { type LockPolicy, withLockRetry } from './ddl.js';
+import type { Direction, MappedTable } from './mapping.js';
+import { q, type Rel } from './names.js';
+
+export const captureTriggerName = (d: Direction) => `dfc_capture_${d}`;
+
+export function createCaptureTriggerSql(t: MappedTable, on: Rel, direction: Direction): string {
+  const args = [direction, t.captureName[direction], ...t.primaryKey].map((a) => build(literal(a)).text).join(', ');
+  return `CREATE TRIGGER ${quoteIdent(captureTriggerName(direction))} AFTER INSERT OR UPDATE OR DELETE ON ${q(on)}
+    FOR EACH ROW EXECUTE FUNCTION consolidation.capture_change(${args})`;
+}
+
+export async function hasTrigger(c: pg.ClientBase, on: Rel, name: string): Promise<boolean> {
+  const r = await c.query(
+    `SELECT 1 FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE n.nspname = $1 AND cl.relname = $2 AND tg.tgname = $3`,
+    [on.schema, on.name, name],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Install one capture trigger (idempotent), under lock_timeout with retries. */
+export async function installCapture(
+  c: pg.ClientBase,
+  t: MappedTable,
+  on: Rel,
+  direction: Direction,
+  policy: LockPolicy,
+): Promise<boolean> {
+  if (await hasTrigger(c, on, captureTriggerName(direction))) return false;
+  await withLockRetry(c, `capture trigger on ${on.schema}.${on.name}`, policy, async () => {
+    await c.query(createCaptureTriggerSql(t, on, direction));
+  });
+  return true;
+}
+
+export function dropCaptureSql(on: Rel, direction: Direction): string {
+  return `DROP TRIGGER IF EXISTS ${quoteIdent(captureTriggerName(direction))} ON ${q(on)}`;
+}

@@ -1,0 +1,75 @@
+/**
+ * SQL that turns rows of one side into rows of the other, built only from the shipped v2
+ * definition (never from user input). Forward = legacy → v2 (alias `s`), reverse = v2 → legacy
+ * (alias `t`). Rows that cannot convert are handled by the definition's quarantine actions.
+ */
+import type { ColumnMapping, TableDef } from '../schema/v2/model.js';
+import { quoteIdent } from '../sql/sql.js';
+import { legacyLiveOf, legacyRollbackOf, liveOf, type Rel, relKey, shadowOf } from './names.js';
+
+export type Direction = 'forward' | 'reverse';
+
+export interface MappedTable {
+  def: TableDef;
+  /** capture_log.table_name for each direction */
+  captureName: Record<Direction, string>;
+  /** columns written on the target side and the expressions that compute them from the source alias */
+  targetColumns: Record<Direction, { column: string; expr: string }[]>;
+  /** SQL predicate (over `s`) that keeps a legacy row out of v2; `false` when none */
+  excludePredicate: string;
+  /** `(issue id, predicate, action)` for quarantine bookkeeping */
+  issues: TableDef['conversionIssues'];
+  primaryKey: string[];
+}
+
+const IDENTITY = /^s\.("?)([a-z_][a-z0-9_]*)\1$/;
+
+/** The legacy column a v2 column writes back to, and how. */
+function reverseOf(column: string, m: ColumnMapping): { legacyColumn: string; expr: string } | undefined {
+  if (m.legacyColumn) return { legacyColumn: m.legacyColumn, expr: m.reverse ?? `t.${quoteIdent(column)}` };
+  const id = IDENTITY.exec(m.forward.trim());
+  if (id) return { legacyColumn: id[2]!, expr: m.reverse ?? `t.${quoteIdent(column)}` };
+  return undefined;
+}
+
+const or = (preds: string[]) => (preds.length === 0 ? 'false' : preds.map((p) => `coalesce((${p}), false)`).join(' OR '));
+
+export function mapTable(def: TableDef): MappedTable {
+  const forward = def.columns.map((col) => {
+    const m = def.mapping[col.name];
+    if (!m) throw new Error(`v2 definition: ${def.schema}.${def.name}.${col.name} has no mapping`);
+    const nulling = def.conversionIssues.filter(
+      (i) => i.quarantine.action === 'null_column' && i.quarantine.column === col.name,
+    );
+    const expr = nulling.length ? `CASE WHEN ${or(nulling.map((i) => i.predicate))} THEN NULL ELSE (${m.forward}) END` : `(${m.forward})`;
+    return { column: col.name, expr };
+  });
+  const reverse: { column: string; expr: string }[] = [];
+  for (const col of def.columns) {
+    const r = reverseOf(col.name, def.mapping[col.name]!);
+    if (r) reverse.push({ column: r.legacyColumn, expr: r.expr });
+  }
+  return {
+    def,
+    captureName: { forward: relKey(def.legacy), reverse: relKey(def) },
+    targetColumns: { forward, reverse },
+    excludePredicate: or(def.conversionIssues.filter((i) => i.quarantine.action === 'exclude_row').map((i) => i.predicate)),
+    issues: def.conversionIssues,
+    primaryKey: def.primaryKey.columns,
+  };
+}
+
+/** Source and target of a direction, before or after the cutover moved things. */
+export function endpoints(t: MappedTable, direction: Direction): { source: Rel; target: Rel; alias: 's' | 't' } {
+  if (direction === 'forward') return { source: legacyLiveOf(t.def), target: shadowOf(t.def), alias: 's' };
+  return { source: liveOf(t.def), target: legacyRollbackOf(t.def), alias: 't' };
+}
+
+export const pkList = (t: MappedTable, alias?: string) =>
+  t.primaryKey.map((c) => (alias ? `${alias}.${quoteIdent(c)}` : quoteIdent(c))).join(', ');
+
+export const pkJoin = (t: MappedTable, a: string, b: string) =>
+  t.primaryKey.map((c) => `${a}.${quoteIdent(c)} = ${b}.${quoteIdent(c)}`).join(' AND ');
+
+export const pkObject = (t: MappedTable, alias: string) =>
+  `jsonb_build_object(${t.primaryKey.map((c) => `'${c}', ${alias}.${quoteIdent(c)}`).join(', ')})`;

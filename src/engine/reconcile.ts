@@ -1,0 +1,126 @@
+/**
+ * Applies captured changes by reconciling each changed key from the source's current row:
+ * delete the target row, re-insert it transformed if the source still has it. Exact for inserts,
+ * updates (including SET col = NULL and primary-key changes: both keys are captured) and deletes,
+ * and idempotent, so a crash mid-apply simply applies again. Runs with
+ * session_replication_role = replica so target triggers and cascades do not fire twice: every
+ * cascaded change on the source was captured as a change of its own.
+ */
+import type pg from 'pg';
+import { quoteIdent } from '../sql/sql.js';
+import { type Direction, endpoints, type MappedTable, pkJoin, pkList, pkObject } from './mapping.js';
+import { q } from './names.js';
+
+/** Delete then re-insert the given keys of one table (keys: jsonb objects of primary-key values). */
+export async function reconcileKeys(
+  c: pg.ClientBase,
+  t: MappedTable,
+  direction: Direction,
+  keys: unknown[],
+  phase: 'delete' | 'insert',
+  runId?: string,
+): Promise<number> {
+  if (keys.length === 0) return 0;
+  const { source, target, alias } = endpoints(t, direction);
+  const keyRows = `(SELECT DISTINCT ${pkList(t, 'k0')} FROM jsonb_populate_recordset(NULL::${q(source)}, $1::jsonb) k0)`;
+  if (phase === 'delete') {
+    const r = await c.query(`DELETE FROM ${q(target)} d USING ${keyRows} k WHERE ${pkJoin(t, 'd', 'k')}`, [
+      JSON.stringify(keys),
+    ]);
+    return r.rowCount ?? 0;
+  }
+  const cols = t.targetColumns[direction];
+  if (direction === 'forward' && t.issues.length > 0) await quarantine(c, t, `JOIN ${keyRows} k ON ${pkJoin(t, 's', 'k')}`, [JSON.stringify(keys)], runId);
+  const where = direction === 'forward' ? `WHERE NOT (${t.excludePredicate})` : '';
+  const r = await c.query(
+    `INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
+     SELECT ${cols.map((x) => x.expr).join(', ')} FROM ${q(source)} ${alias} JOIN ${keyRows} k ON ${pkJoin(t, alias, 'k')} ${where}`,
+    [JSON.stringify(keys)],
+  );
+  return r.rowCount ?? 0;
+}
+
+/**
+ * Save the original legacy rows that match a conversion issue (`from` joins/filters `s`), so the
+ * quarantine policy never loses what it nulls or excludes.
+ */
+export async function quarantine(c: pg.ClientBase, t: MappedTable, from: string, params: unknown[], runId?: string) {
+  const { source } = endpoints(t, 'forward');
+  for (const issue of t.issues) {
+    await c.query(
+      `INSERT INTO consolidation.engine_quarantine (run_id, table_name, row_key, issue_id, action, original_row)
+       SELECT ${runId ? Number(runId) : 'NULL'}, '${t.captureName.forward}', ${pkObject(t, 's')}, '${issue.id}', '${issue.quarantine.action}', to_jsonb(s)
+         FROM ${q(source)} s ${from} WHERE coalesce((${issue.predicate}), false)
+       ON CONFLICT (table_name, row_key, issue_id) DO UPDATE SET original_row = EXCLUDED.original_row, quarantined_at = now()`,
+      params,
+    );
+  }
+}
+
+interface CaptureRow {
+  id: string;
+  table_name: string;
+  old_key: unknown;
+  new_key: unknown;
+}
+
+/**
+ * Apply up to `limit` captured changes of a direction in one REPEATABLE READ transaction (one
+ * consistent view of log and source). Returns how many log rows were applied.
+ */
+export async function applyCaptureBatch(
+  c: pg.ClientBase,
+  tables: MappedTable[],
+  direction: Direction,
+  limit: number,
+  opts: { inTransaction?: boolean; runId?: string } = {},
+): Promise<number> {
+  const own = !opts.inTransaction;
+  if (own) await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  try {
+    await c.query('SET LOCAL session_replication_role = replica');
+    const rows = await c.query<CaptureRow>(
+      'SELECT id, table_name, old_key, new_key FROM consolidation.capture_log WHERE direction = $1 ORDER BY id LIMIT $2',
+      [direction, limit],
+    );
+    if (rows.rows.length > 0) {
+      const byTable = new Map<string, unknown[]>();
+      for (const r of rows.rows) {
+        const list = byTable.get(r.table_name) ?? [];
+        if (r.old_key) list.push(r.old_key);
+        if (r.new_key) list.push(r.new_key);
+        byTable.set(r.table_name, list);
+      }
+      const involved = tables.filter((t) => byTable.has(t.captureName[direction]));
+      const unknown = [...byTable.keys()].filter((n) => !tables.some((t) => t.captureName[direction] === n));
+      if (unknown.length) throw new Error(`capture log names tables the v2 definition does not know: ${unknown.join(', ')}`);
+      // all deletes first, then all inserts: a unique value moving between rows never collides
+      for (const t of involved) await reconcileKeys(c, t, direction, byTable.get(t.captureName[direction])!, 'delete');
+      for (const t of involved)
+        await reconcileKeys(c, t, direction, byTable.get(t.captureName[direction])!, 'insert', opts.runId);
+      await c.query('DELETE FROM consolidation.capture_log WHERE id = ANY ($1::bigint[])', [rows.rows.map((r) => r.id)]);
+    }
+    if (own) await c.query('COMMIT');
+    return rows.rows.length;
+  } catch (e) {
+    if (own) await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+/** Apply until fewer than `until` changes remain (or the log is empty). Returns the total applied. */
+export async function drain(
+  c: pg.ClientBase,
+  tables: MappedTable[],
+  direction: Direction,
+  opts: { batch?: number; until?: number; runId?: string; maxRounds?: number } = {},
+): Promise<number> {
+  const batch = opts.batch ?? 5000;
+  let total = 0;
+  for (let round = 0; round < (opts.maxRounds ?? 1_000_000); round++) {
+    const n = await applyCaptureBatch(c, tables, direction, batch, { runId: opts.runId });
+    total += n;
+    if (n < batch || n <= (opts.until ?? 0)) break;
+  }
+  return total;
+}

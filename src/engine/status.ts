@@ -1,0 +1,103 @@
+/**
+ * `dfc consolidate status` (guide: validate_migration_step('post_data_migration')): per table,
+ * legacy vs shadow row counts and checksums over the carried columns, the capture backlog,
+ * invalid indexes, and which steps are left.
+ */
+import { connect } from '../db/connection.js';
+import { V2 } from '../schema/v2/index.js';
+import { quoteIdent } from '../sql/sql.js';
+import { mapTable } from './mapping.js';
+import { legacyLiveOf, q, SHADOW_SCHEMA, shadowOf } from './names.js';
+import { activeRun, captureBacklog, latestRun } from './state.js';
+
+export interface TableStatus {
+  table: string;
+  legacyRows: number;
+  shadowRows: number;
+  checksumsMatch: boolean;
+  backfillDone: boolean;
+}
+
+export interface ConsolidationStatus {
+  runId: string | null;
+  state: string;
+  paused: boolean;
+  captureBacklog: number;
+  reverseBacklog: number;
+  invalidIndexes: string[];
+  tables: TableStatus[];
+  stepsDone: number;
+  inSync: boolean;
+}
+
+const CHECKSUM = (rowText: string) => `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
+
+export async function consolidationStatus(url: string, opts: { exact?: boolean } = {}): Promise<ConsolidationStatus> {
+  const c = await connect(url, 'dfc-status');
+  try {
+    const run = (await activeRun(c)) ?? (await latestRun(c));
+    const base = {
+      runId: run?.run_id ?? null,
+      state: run?.state ?? 'not_started',
+      paused: run?.paused ?? false,
+      captureBacklog: await captureBacklog(c, 'forward'),
+      reverseBacklog: await captureBacklog(c, 'reverse'),
+      stepsDone: run?.steps_done.length ?? 0,
+    };
+    const inv = await c.query<{ name: string }>(
+      `SELECT n.nspname || '.' || ic.relname AS name FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+         JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE NOT i.indisvalid AND n.nspname = ANY ($1)`,
+      [[...Object.values(SHADOW_SCHEMA), 'public', 'auth']],
+    );
+    const tables: TableStatus[] = [];
+    const shadowExists = await c.query('SELECT to_regnamespace($1) IS NOT NULL AS ok', [SHADOW_SCHEMA.public]);
+    if (run && shadowExists.rows[0]?.ok && run.state !== 'cut_over') {
+      for (const t of V2.tables.map(mapTable)) {
+        const legacy = legacyLiveOf(t.def);
+        const present = await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [q(legacy)]);
+        if (!present.rows[0]?.ok) continue;
+        const cols = t.targetColumns.forward;
+        const types = new Map(t.def.columns.map((col) => [col.name, col.type]));
+        const lRow = `ROW(${cols.map((x) => `(${x.expr})::${types.get(x.column)}`).join(', ')})::text`;
+        const sRow = `ROW(${cols.map((x) => `s.${quoteIdent(x.column)}`).join(', ')})::text`;
+        const l = await c.query<{ n: string; sum: string }>(
+          `SELECT count(*) AS n${opts.exact === false ? ", '' AS sum" : `, ${CHECKSUM(lRow)} AS sum`} FROM ${q(legacy)} s WHERE NOT (${t.excludePredicate})`,
+        );
+        const s = await c.query<{ n: string; sum: string }>(
+          `SELECT count(*) AS n${opts.exact === false ? ", '' AS sum" : `, ${CHECKSUM(sRow)} AS sum`} FROM ${q(shadowOf(t.def))} s`,
+        );
+        const done = await c.query<{ backfill_done: boolean }>(
+          'SELECT backfill_done FROM consolidation.engine_tables WHERE run_id = $1 AND table_name = $2',
+          [run.run_id, t.captureName.forward],
+        );
+        tables.push({
+          table: t.captureName.forward,
+          legacyRows: Number(l.rows[0]!.n),
+          shadowRows: Number(s.rows[0]!.n),
+          checksumsMatch: l.rows[0]!.sum === s.rows[0]!.sum && l.rows[0]!.n === s.rows[0]!.n,
+          backfillDone: Boolean(done.rows[0]?.backfill_done),
+        });
+      }
+    }
+    return {
+      ...base,
+      invalidIndexes: inv.rows.map((r) => r.name),
+      tables,
+      inSync: tables.length > 0 && tables.every((t) => t.checksumsMatch) && base.captureBacklog === 0,
+    };
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+export async function setPaused(url: string, paused: boolean): Promise<boolean> {
+  const c = await connect(url, 'dfc-pause');
+  try {
+    const run = await activeRun(c);
+    if (!run) return false;
+    await c.query('UPDATE consolidation.engine_runs SET paused = $2, updated_at = now() WHERE run_id = $1', [run.run_id, paused]);
+    return true;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
