@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerConsolidate } from './commands/consolidate.js';
 import { registerDb } from './commands/db.js';
+import { registerDemo } from './commands/demo.js';
 import { registerMigrate } from './commands/migrate.js';
 
 const program = new Command();
@@ -21,5 +22,6 @@ program
 registerDb(program);
 registerMigrate(program);
 registerConsolidate(program);
+registerDemo(program);
 
 await program.parseAsync(process.argv);
