@@ -314,3 +314,72 @@ describe('one runner at a time', () => {
     expect(await versionRows(url)).toEqual([{ version: 10, dirty: false }]);
   });
 });
+
+/** Everything a migration history defines outside the system schemas, as sorted text. */
+async function catalogFingerprint(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const r = await c.query<{ x: string }>(`
+      WITH ns AS (SELECT oid, nspname FROM pg_namespace
+                   WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg_toast%')
+      SELECT format('rel %s.%s %s', ns.nspname, c.relname, c.relkind) AS x
+        FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+      UNION ALL
+      SELECT format('col %s.%s.%s %s %s %s', ns.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                    a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'v', 'm', 'p')
+      UNION ALL
+      SELECT format('con %s.%s %s', ns.nspname, co.conname, pg_get_constraintdef(co.oid))
+        FROM pg_constraint co JOIN ns ON ns.oid = co.connamespace
+      UNION ALL
+      SELECT format('idx %s', pg_get_indexdef(i.indexrelid))
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace
+      UNION ALL
+      SELECT format('trg %s', pg_get_triggerdef(t.oid)) FROM pg_trigger t WHERE NOT t.tgisinternal
+      UNION ALL
+      SELECT format('fn %s.%s(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+        FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+       WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+      ORDER BY 1`);
+    return r.rows.map((x) => x.x);
+  });
+}
+
+describe('the shipped legacy history (db/legacy)', () => {
+  it('the legacy template is at (17, clean)', async () => {
+    const url = await freshDatabase('legacy');
+    expect(await versionRows(url)).toEqual([{ version: 17, dirty: false }]);
+    const st = await migrationStatus(url, { dir: LEGACY_DIR });
+    expect(st.applied.map((m) => m.version)).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
+    expect(st.pending).toEqual([]);
+  });
+
+  it('up --to 12, down to 0, and up again gives the same catalog', async () => {
+    const reference = await catalogFingerprint(await freshDatabase('legacy'));
+    expect(reference).toContain('rel public.campaigns r');
+    expect(reference.length).toBeGreaterThan(100);
+    const url = await freshDatabase('empty');
+    const emptyCatalog = await catalogFingerprint(url);
+
+    const r12 = await migrateUp(url, { dir: LEGACY_DIR, to: 12 });
+    expect(r12.steps.map((s) => s.version)).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(await versionRows(url)).toEqual([{ version: 12, dirty: false }]);
+
+    await migrateUp(url, { dir: LEGACY_DIR });
+    expect(await versionRows(url)).toEqual([{ version: 17, dirty: false }]);
+    expect(await catalogFingerprint(url)).toEqual(reference);
+
+    const down = await migrateDown(url, { dir: LEGACY_DIR, to: 0 });
+    expect(down.steps).toHaveLength(15);
+    expect(await versionRows(url)).toEqual([]);
+    // only schema_migrations (and its key) is left beyond what the empty database had
+    const left = (await catalogFingerprint(url)).filter((x) => !emptyCatalog.includes(x));
+    expect(left).toContain('rel public.schema_migrations r');
+    expect(left.filter((x) => !x.includes('schema_migrations'))).toEqual([]);
+
+    await migrateUp(url, { dir: LEGACY_DIR });
+    expect(await versionRows(url)).toEqual([{ version: 17, dirty: false }]);
+    expect(await catalogFingerprint(url)).toEqual(reference);
+  });
+});
