@@ -67,13 +67,20 @@ async function oneShotCopyRate(url: string): Promise<{ rows: number; seconds: nu
 
 async function runOne(serverUrl: string, domains: number, rate: number) {
   const url = await freshDb(serverUrl, `dfc_bench_${domains}`);
-  await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'));
+  await withClient(url, (c) =>
+    c.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'),
+  );
   await migrateUp(url, { dir: LEGACY_DIR });
   const seed = await seedDatabase(url, { domains, seed: 1 });
   await withClient(url, (c) => c.query('VACUUM ANALYZE'));
   const baseline = await oneShotCopyRate(url);
   const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-'));
-  const traffic = startTraffic(url, { rate, durationMs: 3_600_000, ledgerPath: path.join(dir, 'ledger.jsonl'), seed: 4 });
+  const traffic = startTraffic(url, {
+    rate,
+    durationMs: 3_600_000,
+    ledgerPath: path.join(dir, 'ledger.jsonl'),
+    seed: 4,
+  });
   await sleep(5000);
   traffic.markPhase('consolidate');
   let backfillRows = 0;
@@ -95,7 +102,16 @@ async function runOne(serverUrl: string, domains: number, rate: number) {
   await sleep(3000);
   traffic.stop();
   const report = await traffic.done;
-  return { domains, seedRows: Object.values(seed.counts).reduce((a, b) => a + b, 0), baseline, backfillRows, backfillSeconds, consolidateSeconds, cutoverMs: co.lockHeldMs, report };
+  return {
+    domains,
+    seedRows: Object.values(seed.counts).reduce((a, b) => a + b, 0),
+    baseline,
+    backfillRows,
+    backfillSeconds,
+    consolidateSeconds,
+    cutoverMs: co.lockHeldMs,
+    report,
+  };
 }
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
@@ -116,13 +132,16 @@ for (const n of String(values.domains).split(',').map(Number)) {
       `cutover lock held:                          ${r.cutoverMs} ms`,
       `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes, achieved ${r.report.achievedOpsPerSec.toFixed(0)} ops/s`,
       ...Object.entries(r.report.perPhase).map(
-        ([phase, p]) => `  writes ${phase.padEnd(12)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.writes.count} writes)`,
+        ([phase, p]) =>
+          `  writes ${phase.padEnd(12)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.writes.count} writes)`,
       ),
     ].join('\n') + '\n',
   );
 }
 if (results.length > 1) {
   const [a, b] = results;
-  process.stdout.write(`\ncutover lock time: ${a!.cutoverMs} ms at ${a!.domains} vs ${b!.cutoverMs} ms at ${b!.domains} domains\n`);
+  process.stdout.write(
+    `\ncutover lock time: ${a!.cutoverMs} ms at ${a!.domains} vs ${b!.cutoverMs} ms at ${b!.domains} domains\n`,
+  );
 }
 process.exit(0);

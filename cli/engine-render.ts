@@ -25,7 +25,10 @@ export function engineRenderer(json: boolean): { onEvent: (e: EngineEvent) => vo
             stopBar();
             barTable = e.table;
             bar = new cliProgress.SingleBar(
-              { format: `${e.table.padEnd(40)} {bar} {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}`, etaBuffer: 20 },
+              {
+                format: `${e.table.padEnd(40)} {bar} {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}`,
+                etaBuffer: 20,
+              },
               cliProgress.Presets.shades_classic,
             );
             bar.start(e.total, e.done, { rate: e.rowsPerSecond });
@@ -45,9 +48,11 @@ export function engineRenderer(json: boolean): { onEvent: (e: EngineEvent) => vo
       if (e.type === 'phase') process.stdout.write(`== ${e.message}\n`);
       else if (e.type === 'step' && e.status === 'done')
         process.stdout.write(`  ✓ ${e.step} (${e.seconds?.toFixed(2)} s)\n`);
-      else if (e.type === 'step' && e.status === 'skipped') process.stdout.write(`  · ${e.step} (already done)\n`);
+      else if (e.type === 'step' && e.status === 'skipped')
+        process.stdout.write(`  · ${e.step} (already done)\n`);
       else if (e.type === 'throttle') process.stdout.write(`  … throttled: ${e.reason}\n`);
-      else if (e.type === 'retry') process.stdout.write(`  … ${e.what}: lock busy, attempt ${e.attempt}, retry in ${e.waitMs} ms\n`);
+      else if (e.type === 'retry')
+        process.stdout.write(`  … ${e.what}: lock busy, attempt ${e.attempt}, retry in ${e.waitMs} ms\n`);
       else if (e.type === 'warning') process.stdout.write(`  ! ${e.message}\n`);
     },
     stop: stopBar,

@@ -7,6 +7,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { verifyLedger } from '../workload/ledger.js';
+import { seedDatabase } from '../workload/seed.js';
+import { startTraffic } from '../workload/traffic.js';
 import { withClient } from './db/connection.js';
 import { consolidate } from './engine/consolidate.js';
 import { cutover } from './engine/cutover.js';
@@ -14,9 +17,6 @@ import type { EventSink } from './engine/events.js';
 import { verify } from './engine/verify.js';
 import { LEGACY_DIR, migrateUp } from './migrate/runner.js';
 import { quoteIdent } from './sql/sql.js';
-import { verifyLedger } from '../workload/ledger.js';
-import { seedDatabase } from '../workload/seed.js';
-import { startTraffic } from '../workload/traffic.js';
 
 export interface DemoOptions {
   /** server URL whose database is replaced by the demo database (its name is `database`) */
@@ -54,7 +54,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   u.pathname = `/${o.database}`;
   const url = u.toString();
   o.say(`1/7 legacy history 000001-000017 on a fresh database "${o.database}"`);
-  await withClient(url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'));
+  await withClient(url, (c) =>
+    c.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'),
+  );
   await migrateUp(url, { dir: LEGACY_DIR });
   o.say(`2/7 seeding ${o.domains} generated domains and everything around them`);
   const seed = await seedDatabase(url, { domains: o.domains, seed: 1 });
@@ -82,10 +84,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   o.say(`    ${ledger.checked} ledger keys checked, ${ledger.mismatches.length} mismatches`);
   o.say('7/7 verify: integrity, v2 vs rollback copy, catalog diff vs a fresh v2 install');
   const rep = await verify(url);
-  for (const c of rep.checks.filter((x) => !x.passed)) o.say(`    FAILED ${c.check} ${JSON.stringify(c.details ?? '')}`);
+  for (const c of rep.checks.filter((x) => !x.passed))
+    o.say(`    FAILED ${c.check} ${JSON.stringify(c.details ?? '')}`);
   o.say(`    ${rep.checks.filter((x) => x.passed).length}/${rep.checks.length} checks passed`);
   for (const [phase, p] of Object.entries(report.perPhase))
-    o.say(`    writes during ${phase.padEnd(12)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.ops} ops, ${p.failedWrites} failed)`);
+    o.say(
+      `    writes during ${phase.padEnd(12)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.ops} ops, ${p.failedWrites} failed)`,
+    );
   return {
     url,
     seedSeconds: seed.seconds,

@@ -1,19 +1,20 @@
 /** `dfc consolidate [--dry-run] | status | pause | resume`, `dfc cutover`, `dfc verify`. */
 import type { Command } from 'commander';
 import { resolveTarget } from '../../src/db/connection.js';
-import { DfcError } from '../../src/errors.js';
 import { consolidate, type InvalidPolicy } from '../../src/engine/consolidate.js';
 import { cutover } from '../../src/engine/cutover.js';
 import { planConsolidation } from '../../src/engine/plan.js';
 import { consolidationStatus, setPaused } from '../../src/engine/status.js';
 import { verify } from '../../src/engine/verify.js';
+import { DfcError } from '../../src/errors.js';
 import { engineRenderer } from '../engine-render.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
 
 const int = (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new DfcError('DFC_CONFIG', `not a non-negative integer: ${v}`, { fix: 'pass a whole number' });
+  if (!Number.isInteger(n) || n < 0)
+    throw new DfcError('DFC_CONFIG', `not a non-negative integer: ${v}`, { fix: 'pass a whole number' });
   return n;
 };
 
@@ -24,7 +25,12 @@ export function registerConsolidate(program: Command): void {
     .option('--dry-run', 'validate and print the full plan; change nothing')
     .option('--batch-size <n>', 'rows per backfill batch', int, 20000)
     .option('--batch-delay <ms>', 'pause between batches', int, 0)
-    .option('--max-lock-wait <ms>', 'lock_timeout for each DDL on a live table (retried with backoff)', int, 2000)
+    .option(
+      '--max-lock-wait <ms>',
+      'lock_timeout for each DDL on a live table (retried with backoff)',
+      int,
+      2000,
+    )
     .option('--throttle-active <n>', 'back off while more sessions than this are active', int, 64)
     .option('--throttle-lock-waits <n>', 'back off while more lock requests than this wait', int, 8)
     .option('--throttle-lag <ms>', 'back off while replication lag exceeds this', int, 5000)
@@ -38,7 +44,9 @@ export function registerConsolidate(program: Command): void {
           return plan.conversionIssues.length && opts.onInvalid === 'abort' ? 1 : 0;
         }
         if (opts.onInvalid !== 'abort' && opts.onInvalid !== 'quarantine')
-          throw new DfcError('DFC_CONFIG', `unknown --on-invalid policy "${opts.onInvalid}"`, { fix: 'use abort or quarantine' });
+          throw new DfcError('DFC_CONFIG', `unknown --on-invalid policy "${opts.onInvalid}"`, {
+            fix: 'use abort or quarantine',
+          });
         const r = engineRenderer(Boolean(opts.json));
         try {
           const result = await consolidate(url, {
@@ -54,7 +62,11 @@ export function registerConsolidate(program: Command): void {
             onEvent: r.onEvent,
           });
           r.stop();
-          emit(opts, { event: 'consolidate.done', ...result }, `consolidation run ${result.runId}: ${result.state} in ${result.seconds.toFixed(1)} s${result.resumed ? ' (resumed)' : ''}`);
+          emit(
+            opts,
+            { event: 'consolidate.done', ...result },
+            `consolidation run ${result.runId}: ${result.state} in ${result.seconds.toFixed(1)} s${result.resumed ? ' (resumed)' : ''}`,
+          );
         } finally {
           r.stop();
         }
@@ -62,7 +74,9 @@ export function registerConsolidate(program: Command): void {
     );
   cmd
     .command('status')
-    .description("per table legacy vs shadow counts and checksums, capture backlog (validate_migration_step('post_data_migration'))")
+    .description(
+      "per table legacy vs shadow counts and checksums, capture backlog (validate_migration_step('post_data_migration'))",
+    )
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
@@ -70,12 +84,18 @@ export function registerConsolidate(program: Command): void {
         emit(opts, { event: 'consolidate.status', ...s }, () =>
           [
             `run ${s.runId ?? '-'}: ${s.state}${s.paused ? ' (paused)' : ''}; capture backlog ${s.captureBacklog}, reverse backlog ${s.reverseBacklog}; invalid indexes: ${s.invalidIndexes.join(', ') || 'none'}`,
-            ...s.tables.map((t) => `  ${t.table.padEnd(44)} legacy ${String(t.legacyRows).padStart(9)}  shadow ${String(t.shadowRows).padStart(9)}  ${t.checksumsMatch ? 'in sync' : 'differs'}${t.backfillDone ? '' : ' (copying)'}`),
+            ...s.tables.map(
+              (t) =>
+                `  ${t.table.padEnd(44)} legacy ${String(t.legacyRows).padStart(9)}  shadow ${String(t.shadowRows).padStart(9)}  ${t.checksumsMatch ? 'in sync' : 'differs'}${t.backfillDone ? '' : ' (copying)'}`,
+            ),
           ].join('\n'),
         );
       }),
     );
-  for (const [name, paused] of [['pause', true], ['resume', false]] as const)
+  for (const [name, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const)
     cmd
       .command(name)
       .description(`${name} the running consolidation between batches`)
@@ -97,20 +117,32 @@ export function registerConsolidate(program: Command): void {
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
         const r = engineRenderer(Boolean(opts.json));
-        const result = await cutover(url, { lockTimeoutMs: opts.lockTimeout, attempts: opts.attempts, onEvent: r.onEvent });
-        emit(opts, { event: 'cutover.done', ...result }, `cutover committed after ${result.attempts} attempt(s); locks held ${result.lockHeldMs} ms; ${result.drainedUnderLock} changes applied under the lock; ${result.validation.length} checks passed`);
+        const result = await cutover(url, {
+          lockTimeoutMs: opts.lockTimeout,
+          attempts: opts.attempts,
+          onEvent: r.onEvent,
+        });
+        emit(
+          opts,
+          { event: 'cutover.done', ...result },
+          `cutover committed after ${result.attempts} attempt(s); locks held ${result.lockHeldMs} ms; ${result.drainedUnderLock} changes applied under the lock; ${result.validation.length} checks passed`,
+        );
       }),
     );
   program
     .command('verify')
-    .description('comprehensive validation: integrity, v2 vs rollback copy, catalog diff against a fresh install')
+    .description(
+      'comprehensive validation: integrity, v2 vs rollback copy, catalog diff against a fresh install',
+    )
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
         const rep = await verify(url);
         emit(opts, { event: 'verify.done', ...rep }, () =>
           [
-            ...rep.checks.filter((c) => !c.passed).map((c) => `  ✗ ${c.category}: ${c.check} ${JSON.stringify(c.details ?? '')}`),
+            ...rep.checks
+              .filter((c) => !c.passed)
+              .map((c) => `  ✗ ${c.category}: ${c.check} ${JSON.stringify(c.details ?? '')}`),
             `${rep.checks.filter((c) => c.passed).length}/${rep.checks.length} checks passed: ${rep.passed ? 'PASS' : 'FAIL'}`,
           ].join('\n'),
         );
@@ -120,14 +152,24 @@ export function registerConsolidate(program: Command): void {
 }
 
 function renderPlan(plan: Awaited<ReturnType<typeof planConsolidation>>): string {
-  const lines = ['Consolidation plan (dry run; nothing changed)', ...plan.steps.map((s, i) => `  ${i + 1}. ${s}`), ''];
+  const lines = [
+    'Consolidation plan (dry run; nothing changed)',
+    ...plan.steps.map((s, i) => `  ${i + 1}. ${s}`),
+    '',
+  ];
   for (const t of plan.tables) {
-    lines.push(`  ${t.table} -> ${t.shadow}: ~${t.rowsEstimate} rows, ${(t.bytes / 1048576).toFixed(1)} MiB; ${t.indexes.length + t.uniques.length} indexes, ${t.checks.length} checks, ${t.foreignKeys.length} FKs, ${t.triggers.length} triggers`);
+    lines.push(
+      `  ${t.table} -> ${t.shadow}: ~${t.rowsEstimate} rows, ${(t.bytes / 1048576).toFixed(1)} MiB; ${t.indexes.length + t.uniques.length} indexes, ${t.checks.length} checks, ${t.foreignKeys.length} FKs, ${t.triggers.length} triggers`,
+    );
     for (const x of t.transformedColumns) lines.push(`      ${x.column} := ${x.expression}`);
     if (t.newColumns.length) lines.push(`      new columns: ${t.newColumns.join(', ')}`);
   }
-  lines.push('', `rows to copy ≈ ${plan.totalRows}; extra disk ≈ ${(plan.extraDiskBytes / 1048576).toFixed(1)} MiB; estimated ≈ ${plan.estimatedSeconds} s`);
-  for (const i of plan.conversionIssues) lines.push(`  ! ${i.id}: ${i.count} rows (${i.reason}); fix: ${i.fix}`);
+  lines.push(
+    '',
+    `rows to copy ≈ ${plan.totalRows}; extra disk ≈ ${(plan.extraDiskBytes / 1048576).toFixed(1)} MiB; estimated ≈ ${plan.estimatedSeconds} s`,
+  );
+  for (const i of plan.conversionIssues)
+    lines.push(`  ! ${i.id}: ${i.count} rows (${i.reason}); fix: ${i.fix}`);
   for (const a of plan.assumptions) lines.push(`  assumes ${a}`);
   return lines.join('\n');
 }

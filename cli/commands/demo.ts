@@ -29,7 +29,11 @@ export function registerDemo(program: Command): void {
         });
         r.stop();
         const ok = result.ledgerMismatches === 0 && result.traffic.failedWrites === 0 && result.verifyPassed;
-        emit(opts, { event: 'demo.done', ok, ...result, url: undefined }, ok ? 'demo: PASS — zero downtime, nothing lost' : 'demo: FAIL (see above)');
+        emit(
+          opts,
+          { event: 'demo.done', ok, ...result, url: undefined },
+          ok ? 'demo: PASS — zero downtime, nothing lost' : 'demo: FAIL (see above)',
+        );
         return ok ? 0 : 1;
       }),
     );

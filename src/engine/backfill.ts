@@ -57,7 +57,13 @@ export async function backfillBatch(
     await c.query(
       `UPDATE consolidation.engine_tables SET rows_copied = rows_copied + $3, last_key = coalesce($4::jsonb, last_key),
               backfill_done = $5, updated_at = now() WHERE run_id = $1 AND table_name = $2`,
-      [runId, t.captureName.forward, Number(row.inserted), row.last_key ? JSON.stringify(row.last_key) : null, scanned < batchSize],
+      [
+        runId,
+        t.captureName.forward,
+        Number(row.inserted),
+        row.last_key ? JSON.stringify(row.last_key) : null,
+        scanned < batchSize,
+      ],
     );
     await c.query('COMMIT');
     return { scanned, inserted: Number(row.inserted), lastKey: row.last_key ?? null };

@@ -7,10 +7,13 @@
  */
 import type pg from 'pg';
 import { DfcError } from '../errors.js';
-import * as render from '../schema/v2/render.js';
 import type { IndexDef, TableDef, V2Definition } from '../schema/v2/model.js';
+import * as render from '../schema/v2/render.js';
 import { quoteIdent } from '../sql/sql.js';
 import { q, SHADOW_MAP, SHADOW_SCHEMA, shadowOf } from './names.js';
+
+/** Every table of v2: those consolidated from legacy and those new in v2. */
+export const allTables = (v2: V2Definition): TableDef[] => [...v2.tables, ...v2.newTables];
 
 export async function createShadowSchemas(c: pg.ClientBase): Promise<void> {
   for (const s of Object.values(SHADOW_SCHEMA)) {
@@ -25,7 +28,8 @@ export async function createShadowTables(c: pg.ClientBase, v2: V2Definition): Pr
   try {
     // defaults such as uuid_generate_v4() resolve through the extensions in public
     await c.query(`SET LOCAL search_path = public`);
-    for (const t of v2.tables) await c.query(render.createTableSql(t, SHADOW_MAP, { constraints: 'pk-only' }));
+    for (const t of allTables(v2))
+      await c.query(render.createTableSql(t, SHADOW_MAP, { constraints: 'pk-only' }));
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => {});
@@ -61,7 +65,8 @@ export async function buildIndexConcurrently(
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const st = await indexState(c, schema, index.name);
     if (st.exists && st.valid) return attempt === 0 ? 'present' : 'built';
-    if (st.exists) await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(index.name)}`);
+    if (st.exists)
+      await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(index.name)}`);
     await c.query('SET lock_timeout = 0');
     try {
       await c.query(render.indexSql(t, index, SHADOW_MAP, { concurrently: true }));
@@ -71,9 +76,13 @@ export async function buildIndexConcurrently(
   }
   const st = await indexState(c, schema, index.name);
   if (!st.valid)
-    throw new DfcError('CONSOLIDATION_04', `index ${schema}.${index.name} is still invalid after ${maxAttempts} builds`, {
-      fix: 'a unique index fails when the data has duplicates: run `dfc validate` for the offending rows',
-    });
+    throw new DfcError(
+      'CONSOLIDATION_04',
+      `index ${schema}.${index.name} is still invalid after ${maxAttempts} builds`,
+      {
+        fix: 'a unique index fails when the data has duplicates: run `dfc validate` for the offending rows',
+      },
+    );
   return 'built';
 }
 
@@ -88,11 +97,18 @@ export async function attachUniqueConstraints(c: pg.ClientBase, t: TableDef): Pr
       unique: true,
       using: `USING btree (${u.columns.map(quoteIdent).join(', ')})`,
     });
-    await c.query(`ALTER TABLE ${q(target)} ADD CONSTRAINT ${quoteIdent(u.name)} UNIQUE USING INDEX ${quoteIdent(u.name)}`);
+    await c.query(
+      `ALTER TABLE ${q(target)} ADD CONSTRAINT ${quoteIdent(u.name)} UNIQUE USING INDEX ${quoteIdent(u.name)}`,
+    );
   }
 }
 
-export async function constraintExists(c: pg.ClientBase, schema: string, table: string, name: string): Promise<boolean> {
+export async function constraintExists(
+  c: pg.ClientBase,
+  schema: string,
+  table: string,
+  name: string,
+): Promise<boolean> {
   const r = await c.query(
     `SELECT 1 FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
       WHERE n.nspname = $1 AND cl.relname = $2 AND k.conname = $3`,
@@ -116,10 +132,14 @@ export async function addConstraints(c: pg.ClientBase, t: TableDef, kind: 'check
     try {
       await c.query(`ALTER TABLE ${q(target)} VALIDATE CONSTRAINT ${quoteIdent(item.name)}`);
     } catch (e) {
-      throw new DfcError('CONSOLIDATION_04', `constraint ${t.schema}.${t.name}.${item.name} does not hold on the copied data`, {
-        fix: 'run `dfc validate` to list the offending rows, fix them (or rerun with --on-invalid quarantine), then rerun `dfc consolidate` (it resumes)',
-        cause: e,
-      });
+      throw new DfcError(
+        'CONSOLIDATION_04',
+        `constraint ${t.schema}.${t.name}.${item.name} does not hold on the copied data`,
+        {
+          fix: 'run `dfc validate` to list the offending rows, fix them (or rerun with --on-invalid quarantine), then rerun `dfc consolidate` (it resumes)',
+          cause: e,
+        },
+      );
     }
   }
 }
@@ -140,7 +160,8 @@ export async function finishShadowTable(c: pg.ClientBase, t: TableDef): Promise<
         await c.query(render.policySql(t, p, SHADOW_MAP));
       }
     }
-    for (const text of render.commentSql(t, SHADOW_MAP)) await c.query(text);
+    const comments = render.commentSql(t, SHADOW_MAP);
+    if (comments) await c.query(comments);
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => {});

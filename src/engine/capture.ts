@@ -5,8 +5,7 @@
  * application's write never fails because of us.
  */
 import type pg from 'pg';
-import { literal, quoteIdent } from '../sql/sql.js';
-import { build } from '../sql/sql.js';
+import { build, literal, quoteIdent } from '../sql/sql.js';
 import { type LockPolicy, withLockRetry } from './ddl.js';
 import type { Direction, MappedTable } from './mapping.js';
 import { q, type Rel } from './names.js';
@@ -14,7 +13,9 @@ import { q, type Rel } from './names.js';
 export const captureTriggerName = (d: Direction) => `dfc_capture_${d}`;
 
 export function createCaptureTriggerSql(t: MappedTable, on: Rel, direction: Direction): string {
-  const args = [direction, t.captureName[direction], ...t.primaryKey].map((a) => build(literal(a)).text).join(', ');
+  const args = [direction, t.captureName[direction], ...t.primaryKey]
+    .map((a) => build(literal(a)).text)
+    .join(', ');
   return `CREATE TRIGGER ${quoteIdent(captureTriggerName(direction))} AFTER INSERT OR UPDATE OR DELETE ON ${q(on)}
     FOR EACH ROW EXECUTE FUNCTION consolidation.capture_change(${args})`;
 }

@@ -14,6 +14,7 @@ import type { V2Definition } from '../schema/v2/model.js';
 import { backfillBatch } from './backfill.js';
 import {
   addConstraints,
+  allTables,
   attachUniqueConstraints,
   buildIndexConcurrently,
   createShadowSchemas,
@@ -24,12 +25,12 @@ import {
 import { installCapture } from './capture.js';
 import { DEFAULT_LOCK_POLICY, type LockPolicy } from './ddl.js';
 import type { EventSink } from './events.js';
-import { mapTable, type MappedTable } from './mapping.js';
+import { type MappedTable, mapTable } from './mapping.js';
 import { legacyLiveOf, q, shadowOf } from './names.js';
 import { drain } from './reconcile.js';
 import { activeRun, ensureEngineState, markStep, type RunRow, setRunState, stepDone } from './state.js';
-import { DEFAULT_THROTTLE, type ThrottleOptions, throttle } from './throttle.js';
 import { countConversionIssues, recordOp } from './support.js';
+import { DEFAULT_THROTTLE, type ThrottleOptions, throttle } from './throttle.js';
 
 export type InvalidPolicy = 'abort' | 'quarantine';
 
@@ -66,7 +67,11 @@ async function withLegacySource(c: pg.ClientBase, tables: MappedTable[]): Promis
   return tables.filter((t) => present.has(t.captureName.forward));
 }
 
-async function startOrResumeRun(c: pg.ClientBase, onInvalid: InvalidPolicy, options: object): Promise<{ run: RunRow; resumed: boolean }> {
+async function startOrResumeRun(
+  c: pg.ClientBase,
+  onInvalid: InvalidPolicy,
+  options: object,
+): Promise<{ run: RunRow; resumed: boolean }> {
   const run = await activeRun(c);
   if (run) {
     if (run.state === 'ready_for_cutover') return { run, resumed: true };
@@ -100,7 +105,11 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
     const { run, resumed } = await startOrResumeRun(c, onInvalid, { batchSize, throttle: throttleOpts });
     const runId = run.run_id;
     if (run.state === 'ready_for_cutover') {
-      emit({ type: 'phase', phase: 'ready_for_cutover', message: 'already ready for cutover; nothing to do' });
+      emit({
+        type: 'phase',
+        phase: 'ready_for_cutover',
+        message: 'already ready for cutover; nothing to do',
+      });
       return { runId, state: run.state, tables: [], seconds: 0, resumed };
     }
     const policy = run.on_invalid as InvalidPolicy;
@@ -115,7 +124,14 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       const details = await fn();
       await markStep(c, runId, id);
       const seconds = (Date.now() - t0) / 1000;
-      await recordOp(c, { phase: phaseOf(id), type: id.split(':')[0]!, target: id.split(':')[1] ?? 'schema', status: 'completed', durationSeconds: seconds, runId });
+      await recordOp(c, {
+        phase: phaseOf(id),
+        type: id.split(':')[0]!,
+        target: id.split(':')[1] ?? 'schema',
+        status: 'completed',
+        durationSeconds: seconds,
+        runId,
+      });
       emit({ type: 'step', step: id, status: 'done', seconds, details: details as Record<string, unknown> });
       if (opts.stopAfterStep === id) throw new Error(`stopped after step ${id} (test hook)`);
     };
@@ -130,10 +146,14 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       const bad = issues.filter((i) => i.count > 0);
       if (bad.length && policy === 'abort') {
         await c.query(`UPDATE consolidation.engine_runs SET state = 'aborted' WHERE run_id = $1`, [runId]);
-        throw new DfcError('CONSOLIDATION_04', `${bad.reduce((a, i) => a + i.count, 0)} legacy rows cannot be converted to v2: ${bad.map((i) => `${i.id} (${i.count}, e.g. ${JSON.stringify(i.sample.slice(0, 3))})`).join('; ')}`, {
-          fix: 'fix the rows (each reason and fix is listed by `dfc validate`), or rerun with --on-invalid quarantine to keep the original rows in consolidation.engine_quarantine and convert the rest; nothing was copied',
-          details: { issues: bad },
-        });
+        throw new DfcError(
+          'CONSOLIDATION_04',
+          `${bad.reduce((a, i) => a + i.count, 0)} legacy rows cannot be converted to v2: ${bad.map((i) => `${i.id} (${i.count}, e.g. ${JSON.stringify(i.sample.slice(0, 3))})`).join('; ')}`,
+          {
+            fix: 'fix the rows (each reason and fix is listed by `dfc validate`), or rerun with --on-invalid quarantine to keep the original rows in consolidation.engine_quarantine and convert the rest; nothing was copied',
+            details: { issues: bad },
+          },
+        );
       }
       return { issues: bad.length };
     });
@@ -160,7 +180,12 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
     await setRunState(c, runId, 'backfilling');
     for (const t of all) {
       await step(`backfill:${t.captureName.forward}`, async () => {
-        const st = await c.query<{ last_key: unknown; rows_copied: string; rows_estimate: string; backfill_done: boolean }>(
+        const st = await c.query<{
+          last_key: unknown;
+          rows_copied: string;
+          rows_estimate: string;
+          backfill_done: boolean;
+        }>(
           'SELECT last_key, rows_copied, rows_estimate, backfill_done FROM consolidation.engine_tables WHERE run_id = $1 AND table_name = $2',
           [runId, t.captureName.forward],
         );
@@ -194,8 +219,10 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
 
     emit({ type: 'phase', phase: 'optimize', message: 'phase 3: indexes, constraints, views' });
     await setRunState(c, runId, 'optimizing');
-    await step('capture:catch-up', async () => ({ applied: await drain(applier, all, 'forward', { runId }) }));
-    for (const t of v2.tables) {
+    await step('capture:catch-up', async () => ({
+      applied: await drain(applier, all, 'forward', { runId }),
+    }));
+    for (const t of allTables(v2)) {
       await step(`indexes:${t.schema}.${t.name}`, async () => {
         await attachUniqueConstraints(c, t);
         for (const index of t.indexes) {
@@ -205,17 +232,24 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
         return { indexes: t.indexes.length + t.uniques.length };
       });
     }
-    for (const t of v2.tables) await step(`checks:${t.schema}.${t.name}`, () => addConstraints(c, t, 'check'));
-    await step('capture:catch-up-2', async () => ({ applied: await drain(applier, all, 'forward', { runId }) }));
-    for (const t of v2.tables) await step(`fks:${t.schema}.${t.name}`, () => addConstraints(c, t, 'fk'));
-    for (const t of v2.tables) await step(`finish:${t.schema}.${t.name}`, () => finishShadowTable(c, t));
+    for (const t of allTables(v2))
+      await step(`checks:${t.schema}.${t.name}`, () => addConstraints(c, t, 'check'));
+    await step('capture:catch-up-2', async () => ({
+      applied: await drain(applier, all, 'forward', { runId }),
+    }));
+    for (const t of allTables(v2)) await step(`fks:${t.schema}.${t.name}`, () => addConstraints(c, t, 'fk'));
+    for (const t of allTables(v2)) await step(`finish:${t.schema}.${t.name}`, () => finishShadowTable(c, t));
     await step('views:create', () => createShadowViews(c, v2));
     await step('analyze', async () => {
-      for (const t of v2.tables) await c.query(`ANALYZE ${q(shadowOf(t))}`);
+      for (const t of allTables(v2)) await c.query(`ANALYZE ${q(shadowOf(t))}`);
     });
     await drainCapture();
     await setRunState(c, runId, 'ready_for_cutover');
-    emit({ type: 'phase', phase: 'ready_for_cutover', message: 'ready for cutover; change capture keeps the shadow current' });
+    emit({
+      type: 'phase',
+      phase: 'ready_for_cutover',
+      message: 'ready for cutover; change capture keeps the shadow current',
+    });
     const progress = await c.query<{ table_name: string; rows_copied: string }>(
       'SELECT table_name, rows_copied FROM consolidation.engine_tables WHERE run_id = $1 ORDER BY table_name',
       [runId],
@@ -236,6 +270,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
 
 function phaseOf(step: string): string {
   if (step.startsWith('check')) return 'phase1_validation';
-  if (step.startsWith('shadow') || step.startsWith('capture') || step.startsWith('backfill')) return 'phase2_shadow';
+  if (step.startsWith('shadow') || step.startsWith('capture') || step.startsWith('backfill'))
+    return 'phase2_shadow';
   return 'phase3_optimization';
 }

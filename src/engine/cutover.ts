@@ -14,10 +14,11 @@ import { V2 } from '../schema/v2/index.js';
 import { INSTALL_SCHEMAS, type V2Definition } from '../schema/v2/model.js';
 import * as render from '../schema/v2/render.js';
 import { quoteIdent } from '../sql/sql.js';
+import { allTables } from './build.js';
 import { createCaptureTriggerSql, dropCaptureSql } from './capture.js';
+import { mappedTables } from './consolidate.js';
 import { backoff, DEFAULT_LOCK_POLICY, type LockPolicy, sleep } from './ddl.js';
 import type { EventSink } from './events.js';
-import { mappedTables } from './consolidate.js';
 import type { MappedTable } from './mapping.js';
 import { DF_SCHEMAS, legacyLiveOf, liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from './names.js';
 import { applyCaptureBatch, drain } from './reconcile.js';
@@ -60,9 +61,13 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
     const run = await activeRun(c);
     if (!run || run.state !== 'ready_for_cutover')
-      throw new DfcError('CONSOLIDATION_01', `no consolidation is ready for cutover (state: ${run?.state ?? 'none'})`, {
-        fix: 'run `dfc consolidate` until it reports ready_for_cutover',
-      });
+      throw new DfcError(
+        'CONSOLIDATION_01',
+        `no consolidation is ready for cutover (state: ${run?.state ?? 'none'})`,
+        {
+          fix: 'run `dfc consolidate` until it reports ready_for_cutover',
+        },
+      );
     const all = mappedTables(v2);
     const present = await legacyTablesPresent(c, all);
     for (let attempt = 1; ; attempt++) {
@@ -71,7 +76,9 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
       await c.query('BEGIN');
       try {
         await c.query(`SET LOCAL lock_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
-        await c.query(`LOCK TABLE ${present.map((t) => q(legacyLiveOf(t.def))).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+        await c.query(
+          `LOCK TABLE ${present.map((t) => q(legacyLiveOf(t.def))).join(', ')} IN ACCESS EXCLUSIVE MODE`,
+        );
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});
         if (sqlstate(e) === '55P03' && attempt < policy.attempts) {
@@ -81,10 +88,14 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
           continue;
         }
         if (sqlstate(e) === '55P03')
-          throw new DfcError('CONSOLIDATION_03', `cutover could not lock the legacy tables within ${policy.lockTimeoutMs} ms in ${attempt} attempts; nothing was changed`, {
-            fix: 'find the long transactions holding locks (pg_stat_activity, pg_locks) or retry at a quieter time with --lock-timeout / --attempts',
-            cause: e,
-          });
+          throw new DfcError(
+            'CONSOLIDATION_03',
+            `cutover could not lock the legacy tables within ${policy.lockTimeoutMs} ms in ${attempt} attempts; nothing was changed`,
+            {
+              fix: 'find the long transactions holding locks (pg_stat_activity, pg_locks) or retry at a quieter time with --lock-timeout / --attempts',
+              cause: e,
+            },
+          );
         throw e;
       }
       const lockedAt = Date.now();
@@ -93,26 +104,49 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         const drained = await drainInTransaction(c, present, run.run_id);
         await swap(c, v2, present, all);
         const validation = await validateInTransaction(c, v2, all);
-        if (opts.forceValidationFailure) validation.push({ check: 'forced failure (test hook)', passed: false });
+        if (opts.forceValidationFailure)
+          validation.push({ check: 'forced failure (test hook)', passed: false });
         const failed = validation.filter((v) => !v.passed);
         if (failed.length)
-          throw new DfcError('CONSOLIDATION_01', `cutover validation failed: ${failed.map((f) => f.check).join('; ')}; rolled back, nothing changed`, {
-            fix: 'inspect the failed checks (details in --json), fix the cause, then run `dfc cutover` again',
-            details: { validation },
-          });
+          throw new DfcError(
+            'CONSOLIDATION_01',
+            `cutover validation failed: ${failed.map((f) => f.check).join('; ')}; rolled back, nothing changed`,
+            {
+              fix: 'inspect the failed checks (details in --json), fix the cause, then run `dfc cutover` again',
+              details: { validation },
+            },
+          );
         await c.query(
           `UPDATE consolidation.engine_runs SET state = 'cut_over', cutover_at = now(), updated_at = now() WHERE run_id = $1`,
           [run.run_id],
         );
         await c.query('COMMIT');
         const lockHeldMs = Date.now() - lockedAt;
-        await c.query('UPDATE consolidation.engine_runs SET cutover_ms = $2 WHERE run_id = $1', [run.run_id, lockHeldMs]);
-        await recordOp(c, { runId: run.run_id, phase: 'phase4_cutover', type: 'atomic_cutover', target: 'schema', status: 'completed', durationSeconds: lockHeldMs / 1000, details: { attempts: attempt, drained } });
+        await c.query('UPDATE consolidation.engine_runs SET cutover_ms = $2 WHERE run_id = $1', [
+          run.run_id,
+          lockHeldMs,
+        ]);
+        await recordOp(c, {
+          runId: run.run_id,
+          phase: 'phase4_cutover',
+          type: 'atomic_cutover',
+          target: 'schema',
+          status: 'completed',
+          durationSeconds: lockHeldMs / 1000,
+          details: { attempts: attempt, drained },
+        });
         await afterCutover(c, emit);
         return { runId: run.run_id, attempts: attempt, lockHeldMs, drainedUnderLock: drained, validation };
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});
-        await recordOp(c, { runId: run.run_id, phase: 'phase4_cutover', type: 'atomic_cutover', target: 'schema', status: 'failed', details: { error: String(e) } }).catch(() => {});
+        await recordOp(c, {
+          runId: run.run_id,
+          phase: 'phase4_cutover',
+          type: 'atomic_cutover',
+          target: 'schema',
+          status: 'failed',
+          details: { error: String(e) },
+        }).catch(() => {});
         throw e;
       }
     }
@@ -141,7 +175,12 @@ async function drainInTransaction(c: pg.ClientBase, tables: MappedTable[], runId
 }
 
 /** The moves, in one transaction under the locks. No rename: only SET SCHEMA. */
-async function swap(c: pg.ClientBase, v2: V2Definition, present: MappedTable[], all: MappedTable[]): Promise<void> {
+async function swap(
+  c: pg.ClientBase,
+  v2: V2Definition,
+  present: MappedTable[],
+  all: MappedTable[],
+): Promise<void> {
   for (const s of DF_SCHEMAS) {
     await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(ROLLBACK_SCHEMA[s])} CASCADE`);
     await c.query(`CREATE SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[s])}`);
@@ -175,26 +214,34 @@ async function swap(c: pg.ClientBase, v2: V2Definition, present: MappedTable[], 
     const s = liveSchemaOf(r.schema);
     const liveKind = live.get(`${s}.${r.name}`);
     if (liveKind)
-      await c.query(`ALTER ${kindWord(liveKind)} ${quoteIdent(s)}.${quoteIdent(r.name)} SET SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[s])}`);
+      await c.query(
+        `ALTER ${kindWord(liveKind)} ${quoteIdent(s)}.${quoteIdent(r.name)} SET SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[s])}`,
+      );
   }
   for (const r of shadowRels.rows) {
     const s = liveSchemaOf(r.schema);
-    await c.query(`ALTER ${kindWord(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} SET SCHEMA ${quoteIdent(s)}`);
+    await c.query(
+      `ALTER ${kindWord(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} SET SCHEMA ${quoteIdent(s)}`,
+    );
   }
   // sequences continue where legacy's stopped
-  for (const t of v2.tables)
+  for (const t of allTables(v2))
     for (const col of t.columns)
       if (col.ownedSequence) {
         const legacySeq = `${quoteIdent(ROLLBACK_SCHEMA[t.schema])}.${quoteIdent(col.ownedSequence)}`;
         const liveSeq = `${quoteIdent(t.schema)}.${quoteIdent(col.ownedSequence)}`;
         const exists = await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [legacySeq]);
         if (exists.rows[0]?.ok)
-          await c.query(`SELECT setval('${liveSeq.replaceAll("'", "''")}', last_value, is_called) FROM ${legacySeq}`);
+          await c.query(
+            `SELECT setval('${liveSeq.replaceAll("'", "''")}', last_value, is_called) FROM ${legacySeq}`,
+          );
       }
   // functions in their v2 form (same signatures as legacy, so CREATE OR REPLACE)
   await c.query('SET LOCAL search_path = public');
   await c.query(v2.functions);
-  for (const t of v2.tables) for (const trg of t.triggers) await c.query(render.triggerSql(t, trg, INSTALL_SCHEMAS));
+  for (const t of allTables(v2))
+    for (const trg of t.triggers) await c.query(render.triggerSql(t, trg, INSTALL_SCHEMAS));
+  await c.query(v2.epilogue(INSTALL_SCHEMAS));
   // ownership and grants the application's roles rely on
   for (const t of present) {
     const legacy = { schema: ROLLBACK_SCHEMA[t.def.legacy.schema], name: t.def.legacy.name };
@@ -229,20 +276,38 @@ async function swap(c: pg.ClientBase, v2: V2Definition, present: MappedTable[], 
 }
 
 /** Checks run inside the cutover transaction; cheap and independent of table size. */
-export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition, all: MappedTable[]): Promise<ValidationCheck[]> {
+export async function validateInTransaction(
+  c: pg.ClientBase,
+  v2: V2Definition,
+  all: MappedTable[],
+): Promise<ValidationCheck[]> {
   const checks: ValidationCheck[] = [];
-  const backlog = await c.query<{ n: string }>(`SELECT count(*) AS n FROM consolidation.capture_log WHERE direction = 'forward'`);
-  checks.push({ check: 'forward capture fully applied', passed: Number(backlog.rows[0]?.n) === 0, details: backlog.rows[0] });
+  const backlog = await c.query<{ n: string }>(
+    `SELECT count(*) AS n FROM consolidation.capture_log WHERE direction = 'forward'`,
+  );
+  checks.push({
+    check: 'forward capture fully applied',
+    passed: Number(backlog.rows[0]?.n) === 0,
+    details: backlog.rows[0],
+  });
   const missing = await c.query<{ name: string }>(
     `SELECT x.name FROM unnest($1::text[]) AS x(name) WHERE to_regclass(x.name) IS NULL`,
-    [v2.tables.map((t) => q(liveOf(t)))],
+    [allTables(v2).map((t) => q(liveOf(t)))],
   );
-  checks.push({ check: 'every v2 table is in place', passed: missing.rows.length === 0, details: missing.rows });
+  checks.push({
+    check: 'every v2 table is in place',
+    passed: missing.rows.length === 0,
+    details: missing.rows,
+  });
   const leftover = await c.query(
     `SELECT cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','v','m')`,
     [Object.values(SHADOW_SCHEMA)],
   );
-  checks.push({ check: 'shadow schemas are empty', passed: leftover.rows.length === 0, details: leftover.rows });
+  checks.push({
+    check: 'shadow schemas are empty',
+    passed: leftover.rows.length === 0,
+    details: leftover.rows,
+  });
   const invalid = await c.query(
     `SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
       WHERE n.nspname IN ('public','auth') AND NOT (i.indisvalid AND i.indisready)`,
@@ -252,34 +317,44 @@ export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition, 
     `SELECT cl.relname, k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
       WHERE n.nspname IN ('public','auth') AND NOT k.convalidated`,
   );
-  checks.push({ check: 'every constraint validated', passed: unvalidated.rows.length === 0, details: unvalidated.rows });
+  checks.push({
+    check: 'every constraint validated',
+    passed: unvalidated.rows.length === 0,
+    details: unvalidated.rows,
+  });
   // nothing outside the rollback copy may still point at a legacy relation (views, FKs, triggers of other objects)
   const dependents = await c.query(
     `SELECT DISTINCT d.classid::regclass::text AS kind, d.objid, ref.relname AS legacy_relation
        FROM pg_depend d JOIN pg_class ref ON ref.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
       WHERE d.refclassid = 'pg_class'::regclass AND rn.nspname = ANY ($1) AND d.deptype IN ('n','a')
         AND NOT EXISTS (  -- objects that are themselves part of the rollback copy
-          SELECT 1 FROM pg_class o JOIN pg_namespace oN ON oN.oid = o.relnamespace
-           WHERE d.classid = 'pg_class'::regclass AND o.oid = d.objid AND oN.nspname = ANY ($1))
+          SELECT 1 FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_class'::regclass AND o.oid = d.objid AND xn.nspname = ANY ($1))
         AND NOT EXISTS (
-          SELECT 1 FROM pg_rewrite rw JOIN pg_class o ON o.oid = rw.ev_class JOIN pg_namespace oN ON oN.oid = o.relnamespace
-           WHERE d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid AND oN.nspname = ANY ($1))
+          SELECT 1 FROM pg_rewrite rw JOIN pg_class o ON o.oid = rw.ev_class JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid AND xn.nspname = ANY ($1))
         AND NOT EXISTS (
-          SELECT 1 FROM pg_constraint k JOIN pg_class o ON o.oid = k.conrelid JOIN pg_namespace oN ON oN.oid = o.relnamespace
-           WHERE d.classid = 'pg_constraint'::regclass AND k.oid = d.objid AND oN.nspname = ANY ($1))
+          SELECT 1 FROM pg_constraint k JOIN pg_class o ON o.oid = k.conrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_constraint'::regclass AND k.oid = d.objid AND xn.nspname = ANY ($1))
         AND NOT EXISTS (
-          SELECT 1 FROM pg_trigger tg JOIN pg_class o ON o.oid = tg.tgrelid JOIN pg_namespace oN ON oN.oid = o.relnamespace
-           WHERE d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid AND oN.nspname = ANY ($1))
+          SELECT 1 FROM pg_trigger tg JOIN pg_class o ON o.oid = tg.tgrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid AND xn.nspname = ANY ($1))
         AND NOT EXISTS (
-          SELECT 1 FROM pg_policy po JOIN pg_class o ON o.oid = po.polrelid JOIN pg_namespace oN ON oN.oid = o.relnamespace
-           WHERE d.classid = 'pg_policy'::regclass AND po.oid = d.objid AND oN.nspname = ANY ($1))
+          SELECT 1 FROM pg_policy po JOIN pg_class o ON o.oid = po.polrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_policy'::regclass AND po.oid = d.objid AND xn.nspname = ANY ($1))
         AND NOT EXISTS (
-          SELECT 1 FROM pg_attrdef ad JOIN pg_class o ON o.oid = ad.adrelid JOIN pg_namespace oN ON oN.oid = o.relnamespace
-           WHERE d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid AND oN.nspname = ANY ($1))`,
+          SELECT 1 FROM pg_attrdef ad JOIN pg_class o ON o.oid = ad.adrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid AND xn.nspname = ANY ($1))`,
     [Object.values(ROLLBACK_SCHEMA)],
   );
-  checks.push({ check: 'no object outside the rollback copy depends on a legacy relation', passed: dependents.rows.length === 0, details: dependents.rows });
-  const sm = await c.query<{ version: string; dirty: boolean }>('SELECT version, dirty FROM public.schema_migrations');
+  checks.push({
+    check: 'no object outside the rollback copy depends on a legacy relation',
+    passed: dependents.rows.length === 0,
+    details: dependents.rows,
+  });
+  const sm = await c.query<{ version: string; dirty: boolean }>(
+    'SELECT version, dirty FROM public.schema_migrations',
+  );
   checks.push({
     check: 'schema_migrations is clean at 17',
     passed: sm.rows.length === 1 && Number(sm.rows[0]!.version) === 17 && !sm.rows[0]!.dirty,
@@ -299,7 +374,9 @@ async function afterCutover(c: pg.ClientBase, emit: EventSink): Promise<void> {
        FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE cl.relkind = 'm' AND n.nspname IN ('public','auth')`,
   );
   for (const m of mv.rows) {
-    await c.query(`REFRESH MATERIALIZED VIEW ${m.unique_idx ? 'CONCURRENTLY ' : ''}${quoteIdent(m.schema)}.${quoteIdent(m.name)}`);
+    await c.query(
+      `REFRESH MATERIALIZED VIEW ${m.unique_idx ? 'CONCURRENTLY ' : ''}${quoteIdent(m.schema)}.${quoteIdent(m.name)}`,
+    );
   }
   await c.query('ANALYZE');
   emit({ type: 'phase', phase: 'cut_over', message: 'cutover committed; materialized views refreshed' });

@@ -15,7 +15,12 @@ export interface LockPolicy {
   maxBackoffMs: number;
 }
 
-export const DEFAULT_LOCK_POLICY: LockPolicy = { lockTimeoutMs: 2000, attempts: 30, backoffMs: 200, maxBackoffMs: 5000 };
+export const DEFAULT_LOCK_POLICY: LockPolicy = {
+  lockTimeoutMs: 2000,
+  attempts: 30,
+  backoffMs: 200,
+  maxBackoffMs: 5000,
+};
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,10 +51,14 @@ export async function withLockRetry<T>(
         continue;
       }
       if (state === '55P03')
-        throw new DfcError('CONSOLIDATION_03', `could not get the lock for ${what} within ${policy.lockTimeoutMs} ms after ${policy.attempts} attempts`, {
-          fix: 'find the long-running transaction holding it (pg_stat_activity, pg_locks), or retry with a larger --max-lock-wait / --attempts at a quieter time',
-          cause: e,
-        });
+        throw new DfcError(
+          'CONSOLIDATION_03',
+          `could not get the lock for ${what} within ${policy.lockTimeoutMs} ms after ${policy.attempts} attempts`,
+          {
+            fix: 'find the long-running transaction holding it (pg_stat_activity, pg_locks), or retry with a larger --max-lock-wait / --attempts at a quieter time',
+            cause: e,
+          },
+        );
       throw e;
     } finally {
       await c.query('SET lock_timeout = 0').catch(() => {});

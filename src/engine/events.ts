@@ -1,8 +1,21 @@
 /** What the engine reports while it works; the CLI renders these (TTY progress or JSON lines). */
 export type EngineEvent =
   | { type: 'phase'; phase: string; message: string }
-  | { type: 'step'; step: string; status: 'start' | 'done' | 'skipped'; seconds?: number; details?: Record<string, unknown> }
-  | { type: 'progress'; table: string; done: number; total: number; rowsPerSecond: number; etaSeconds: number | null }
+  | {
+      type: 'step';
+      step: string;
+      status: 'start' | 'done' | 'skipped';
+      seconds?: number;
+      details?: Record<string, unknown>;
+    }
+  | {
+      type: 'progress';
+      table: string;
+      done: number;
+      total: number;
+      rowsPerSecond: number;
+      etaSeconds: number | null;
+    }
   | { type: 'throttle'; reason: string }
   | { type: 'capture'; applied: number; backlog?: number }
   | { type: 'retry'; what: string; attempt: number; waitMs: number }

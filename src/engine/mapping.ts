@@ -32,7 +32,8 @@ function reverseOf(column: string, m: ColumnMapping): { legacyColumn: string; ex
   return undefined;
 }
 
-const or = (preds: string[]) => (preds.length === 0 ? 'false' : preds.map((p) => `coalesce((${p}), false)`).join(' OR '));
+const or = (preds: string[]) =>
+  preds.length === 0 ? 'false' : preds.map((p) => `coalesce((${p}), false)`).join(' OR ');
 
 export function mapTable(def: TableDef): MappedTable {
   const forward = def.columns.map((col) => {
@@ -41,7 +42,9 @@ export function mapTable(def: TableDef): MappedTable {
     const nulling = def.conversionIssues.filter(
       (i) => i.quarantine.action === 'null_column' && i.quarantine.column === col.name,
     );
-    const expr = nulling.length ? `CASE WHEN ${or(nulling.map((i) => i.predicate))} THEN NULL ELSE (${m.forward}) END` : `(${m.forward})`;
+    const expr = nulling.length
+      ? `CASE WHEN ${or(nulling.map((i) => i.predicate))} THEN NULL ELSE (${m.forward}) END`
+      : `(${m.forward})`;
     return { column: col.name, expr };
   });
   const reverse: { column: string; expr: string }[] = [];
@@ -53,14 +56,19 @@ export function mapTable(def: TableDef): MappedTable {
     def,
     captureName: { forward: relKey(def.legacy), reverse: relKey(def) },
     targetColumns: { forward, reverse },
-    excludePredicate: or(def.conversionIssues.filter((i) => i.quarantine.action === 'exclude_row').map((i) => i.predicate)),
+    excludePredicate: or(
+      def.conversionIssues.filter((i) => i.quarantine.action === 'exclude_row').map((i) => i.predicate),
+    ),
     issues: def.conversionIssues,
     primaryKey: def.primaryKey.columns,
   };
 }
 
 /** Source and target of a direction, before or after the cutover moved things. */
-export function endpoints(t: MappedTable, direction: Direction): { source: Rel; target: Rel; alias: 's' | 't' } {
+export function endpoints(
+  t: MappedTable,
+  direction: Direction,
+): { source: Rel; target: Rel; alias: 's' | 't' } {
   if (direction === 'forward') return { source: legacyLiveOf(t.def), target: shadowOf(t.def), alias: 's' };
   return { source: liveOf(t.def), target: legacyRollbackOf(t.def), alias: 't' };
 }

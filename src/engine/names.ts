@@ -8,11 +8,20 @@ import { quoteIdent } from '../sql/sql.js';
 
 export const DF_SCHEMAS: readonly DfSchema[] = ['public', 'auth'];
 
-export const SHADOW_SCHEMA: Record<DfSchema, string> = { public: 'dfc_shadow_public', auth: 'dfc_shadow_auth' };
-export const ROLLBACK_SCHEMA: Record<DfSchema, string> = { public: 'dfc_rollback_public', auth: 'dfc_rollback_auth' };
+export const SHADOW_SCHEMA: Record<DfSchema, string> = {
+  public: 'dfc_shadow_public',
+  auth: 'dfc_shadow_auth',
+};
+export const ROLLBACK_SCHEMA: Record<DfSchema, string> = {
+  public: 'dfc_rollback_public',
+  auth: 'dfc_rollback_auth',
+};
 export const LIVE_SCHEMA: Record<DfSchema, string> = { public: 'public', auth: 'auth' };
 
-export const SHADOW_MAP: SchemaMap = { public: quoteIdent(SHADOW_SCHEMA.public), auth: quoteIdent(SHADOW_SCHEMA.auth) };
+export const SHADOW_MAP: SchemaMap = {
+  public: quoteIdent(SHADOW_SCHEMA.public),
+  auth: quoteIdent(SHADOW_SCHEMA.auth),
+};
 
 /** Relations of DomainFlow's schemas that are not DomainFlow's data and never move. */
 export const NEVER_MOVED = new Set(['public.schema_migrations']);
@@ -33,4 +42,7 @@ export const liveOf = (t: TableDef): Rel => ({ schema: t.schema, name: t.name })
 /** Where the legacy table is before cutover. */
 export const legacyLiveOf = (t: TableDef): Rel => ({ schema: t.legacy.schema, name: t.legacy.name });
 /** Where the legacy table is after cutover (the rollback copy). */
-export const legacyRollbackOf = (t: TableDef): Rel => ({ schema: ROLLBACK_SCHEMA[t.legacy.schema], name: t.legacy.name });
+export const legacyRollbackOf = (t: TableDef): Rel => ({
+  schema: ROLLBACK_SCHEMA[t.legacy.schema],
+  name: t.legacy.name,
+});

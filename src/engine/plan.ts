@@ -84,7 +84,11 @@ export async function planConsolidation(url: string): Promise<ConsolidationPlan>
       conversionIssues,
       totalRows,
       extraDiskBytes: tables.reduce((a, t) => a + t.bytes, 0),
-      estimatedSeconds: Math.ceil(totalRows / ASSUMED_ROWS_PER_SECOND + (totalRows * 2) / ASSUMED_INDEX_ROWS_PER_SECOND + indexCount * 0.05),
+      estimatedSeconds: Math.ceil(
+        totalRows / ASSUMED_ROWS_PER_SECOND +
+          (totalRows * 2) / ASSUMED_INDEX_ROWS_PER_SECOND +
+          indexCount * 0.05,
+      ),
       steps: [
         'check conversion issues (abort or quarantine)',
         `create schemas ${Object.values(SHADOW_SCHEMA).join(', ')} and ${tables.length} shadow tables (primary keys only)`,

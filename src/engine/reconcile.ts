@@ -30,7 +30,8 @@ export async function reconcileKeys(
     return r.rowCount ?? 0;
   }
   const cols = t.targetColumns[direction];
-  if (direction === 'forward' && t.issues.length > 0) await quarantine(c, t, `JOIN ${keyRows} k ON ${pkJoin(t, 's', 'k')}`, [JSON.stringify(keys)], runId);
+  if (direction === 'forward' && t.issues.length > 0)
+    await quarantine(c, t, `JOIN ${keyRows} k ON ${pkJoin(t, 's', 'k')}`, [JSON.stringify(keys)], runId);
   const where = direction === 'forward' ? `WHERE NOT (${t.excludePredicate})` : '';
   const r = await c.query(
     `INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
@@ -44,7 +45,13 @@ export async function reconcileKeys(
  * Save the original legacy rows that match a conversion issue (`from` joins/filters `s`), so the
  * quarantine policy never loses what it nulls or excludes.
  */
-export async function quarantine(c: pg.ClientBase, t: MappedTable, from: string, params: unknown[], runId?: string) {
+export async function quarantine(
+  c: pg.ClientBase,
+  t: MappedTable,
+  from: string,
+  params: unknown[],
+  runId?: string,
+) {
   const { source } = endpoints(t, 'forward');
   for (const issue of t.issues) {
     await c.query(
@@ -93,12 +100,16 @@ export async function applyCaptureBatch(
       }
       const involved = tables.filter((t) => byTable.has(t.captureName[direction]));
       const unknown = [...byTable.keys()].filter((n) => !tables.some((t) => t.captureName[direction] === n));
-      if (unknown.length) throw new Error(`capture log names tables the v2 definition does not know: ${unknown.join(', ')}`);
+      if (unknown.length)
+        throw new Error(`capture log names tables the v2 definition does not know: ${unknown.join(', ')}`);
       // all deletes first, then all inserts: a unique value moving between rows never collides
-      for (const t of involved) await reconcileKeys(c, t, direction, byTable.get(t.captureName[direction])!, 'delete');
+      for (const t of involved)
+        await reconcileKeys(c, t, direction, byTable.get(t.captureName[direction])!, 'delete');
       for (const t of involved)
         await reconcileKeys(c, t, direction, byTable.get(t.captureName[direction])!, 'insert', opts.runId);
-      await c.query('DELETE FROM consolidation.capture_log WHERE id = ANY ($1::bigint[])', [rows.rows.map((r) => r.id)]);
+      await c.query('DELETE FROM consolidation.capture_log WHERE id = ANY ($1::bigint[])', [
+        rows.rows.map((r) => r.id),
+      ]);
     }
     if (own) await c.query('COMMIT');
     return rows.rows.length;

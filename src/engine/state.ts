@@ -124,7 +124,10 @@ export async function latestRun(c: pg.ClientBase): Promise<RunRow | undefined> {
 }
 
 export async function setRunState(c: pg.ClientBase, runId: string, state: RunState): Promise<void> {
-  await c.query('UPDATE consolidation.engine_runs SET state = $2, updated_at = now() WHERE run_id = $1', [runId, state]);
+  await c.query('UPDATE consolidation.engine_runs SET state = $2, updated_at = now() WHERE run_id = $1', [
+    runId,
+    state,
+  ]);
 }
 
 export async function markStep(c: pg.ClientBase, runId: string, step: string): Promise<void> {
@@ -136,18 +139,19 @@ export async function markStep(c: pg.ClientBase, runId: string, step: string): P
 }
 
 export async function stepDone(c: pg.ClientBase, runId: string, step: string): Promise<boolean> {
-  const r = await c.query('SELECT $2 = ANY (steps_done) AS done FROM consolidation.engine_runs WHERE run_id = $1', [
-    runId,
-    step,
-  ]);
+  const r = await c.query(
+    'SELECT $2 = ANY (steps_done) AS done FROM consolidation.engine_runs WHERE run_id = $1',
+    [runId, step],
+  );
   return Boolean(r.rows[0]?.done);
 }
 
 export async function captureBacklog(c: pg.ClientBase, direction: 'forward' | 'reverse'): Promise<number> {
   const exists = await c.query(`SELECT to_regclass('consolidation.capture_log') IS NOT NULL AS ok`);
   if (!exists.rows[0]?.ok) return 0;
-  const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM consolidation.capture_log WHERE direction = $1', [
-    direction,
-  ]);
+  const r = await c.query<{ n: string }>(
+    'SELECT count(*) AS n FROM consolidation.capture_log WHERE direction = $1',
+    [direction],
+  );
   return Number(r.rows[0]?.n ?? 0);
 }

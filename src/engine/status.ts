@@ -30,9 +30,13 @@ export interface ConsolidationStatus {
   inSync: boolean;
 }
 
-const CHECKSUM = (rowText: string) => `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
+const CHECKSUM = (rowText: string) =>
+  `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
 
-export async function consolidationStatus(url: string, opts: { exact?: boolean } = {}): Promise<ConsolidationStatus> {
+export async function consolidationStatus(
+  url: string,
+  opts: { exact?: boolean } = {},
+): Promise<ConsolidationStatus> {
   const c = await connect(url, 'dfc-status');
   try {
     const run = (await activeRun(c)) ?? (await latestRun(c));
@@ -50,7 +54,9 @@ export async function consolidationStatus(url: string, opts: { exact?: boolean }
       [[...Object.values(SHADOW_SCHEMA), 'public', 'auth']],
     );
     const tables: TableStatus[] = [];
-    const shadowExists = await c.query('SELECT to_regnamespace($1) IS NOT NULL AS ok', [SHADOW_SCHEMA.public]);
+    const shadowExists = await c.query('SELECT to_regnamespace($1) IS NOT NULL AS ok', [
+      SHADOW_SCHEMA.public,
+    ]);
     if (run && shadowExists.rows[0]?.ok && run.state !== 'cut_over') {
       for (const t of V2.tables.map(mapTable)) {
         const legacy = legacyLiveOf(t.def);
@@ -95,7 +101,10 @@ export async function setPaused(url: string, paused: boolean): Promise<boolean> 
   try {
     const run = await activeRun(c);
     if (!run) return false;
-    await c.query('UPDATE consolidation.engine_runs SET paused = $2, updated_at = now() WHERE run_id = $1', [run.run_id, paused]);
+    await c.query('UPDATE consolidation.engine_runs SET paused = $2, updated_at = now() WHERE run_id = $1', [
+      run.run_id,
+      paused,
+    ]);
     return true;
   } finally {
     await c.end().catch(() => {});

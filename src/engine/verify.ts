@@ -7,13 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { connect, withClient } from '../db/connection.js';
-import { readCatalog, diffCatalogs } from '../schema/catalog.js';
 import { installV2 } from '../install.js';
+import { diffCatalogs, readCatalog } from '../schema/catalog.js';
 import { V2 } from '../schema/v2/index.js';
 import type { V2Definition } from '../schema/v2/model.js';
 import { quoteIdent } from '../sql/sql.js';
 import { captureTriggerName } from './capture.js';
-import { mapTable, type MappedTable } from './mapping.js';
+import { type MappedTable, mapTable } from './mapping.js';
 import { legacyRollbackOf, liveOf, q, ROLLBACK_SCHEMA } from './names.js';
 import { drain } from './reconcile.js';
 
@@ -30,22 +30,36 @@ export interface VerifyReport {
 }
 
 /** Order-independent checksum of a set of row texts (sum of 60-bit md5 prefixes, numeric so it cannot overflow). */
-const CHECKSUM = (rowText: string) => `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
+const CHECKSUM = (rowText: string) =>
+  `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
 
 /** v2 rows vs the rollback copy mapped forward, for the columns both carry. */
 export async function compareWithRollbackCopy(c: pg.ClientBase, t: MappedTable): Promise<VerifyCheck[]> {
-  const carried = t.def.columns.filter((col) => t.targetColumns.reverse.some((r) => r.column === (t.def.mapping[col.name]!.legacyColumn ?? col.name)));
+  const carried = t.def.columns.filter((col) =>
+    t.targetColumns.reverse.some((r) => r.column === (t.def.mapping[col.name]!.legacyColumn ?? col.name)),
+  );
   const forwardExpr = new Map(t.targetColumns.forward.map((x) => [x.column, x.expr]));
   const v2Row = `ROW(${carried.map((col) => `t.${quoteIdent(col.name)}`).join(', ')})::text`;
   const legacyRow = `ROW(${carried.map((col) => `(${forwardExpr.get(col.name)})::${col.type}`).join(', ')})::text`;
-  const live = await c.query<{ n: string; sum: string }>(`SELECT count(*) AS n, ${CHECKSUM(v2Row)} AS sum FROM ${q(liveOf(t.def))} t`);
+  const live = await c.query<{ n: string; sum: string }>(
+    `SELECT count(*) AS n, ${CHECKSUM(v2Row)} AS sum FROM ${q(liveOf(t.def))} t`,
+  );
   const legacy = await c.query<{ n: string; sum: string }>(
     `SELECT count(*) AS n, ${CHECKSUM(legacyRow)} AS sum FROM ${q(legacyRollbackOf(t.def))} s WHERE NOT (${t.excludePredicate})`,
   );
   const name = `${t.def.schema}.${t.def.name}`;
   return [
-    { category: 'completeness', check: `${name}: row count equals the rollback copy`, passed: live.rows[0]!.n === legacy.rows[0]!.n, details: { v2: live.rows[0]!.n, legacy: legacy.rows[0]!.n } },
-    { category: 'consistency', check: `${name}: checksum of ${carried.length} carried columns equals the rollback copy`, passed: live.rows[0]!.sum === legacy.rows[0]!.sum },
+    {
+      category: 'completeness',
+      check: `${name}: row count equals the rollback copy`,
+      passed: live.rows[0]!.n === legacy.rows[0]!.n,
+      details: { v2: live.rows[0]!.n, legacy: legacy.rows[0]!.n },
+    },
+    {
+      category: 'consistency',
+      check: `${name}: checksum of ${carried.length} carried columns equals the rollback copy`,
+      passed: live.rows[0]!.sum === legacy.rows[0]!.sum,
+    },
   ];
 }
 
@@ -53,20 +67,32 @@ async function referentialChecks(c: pg.ClientBase, v2: V2Definition): Promise<Ve
   const out: VerifyCheck[] = [];
   for (const t of v2.tables) {
     for (const fk of t.foreignKeys) {
-      const join = fk.columns.map((col, i) => `p.${quoteIdent(fk.references.columns[i]!)} = c.${quoteIdent(col)}`).join(' AND ');
+      const join = fk.columns
+        .map((col, i) => `p.${quoteIdent(fk.references.columns[i]!)} = c.${quoteIdent(col)}`)
+        .join(' AND ');
       const notNull = fk.columns.map((col) => `c.${quoteIdent(col)} IS NOT NULL`).join(' AND ');
       const r = await c.query<{ n: string }>(
         `SELECT count(*) AS n FROM ${q(liveOf(t))} c WHERE ${notNull}
            AND NOT EXISTS (SELECT 1 FROM ${quoteIdent(fk.references.schema)}.${quoteIdent(fk.references.table)} p WHERE ${join})`,
       );
-      out.push({ category: 'referential_integrity', check: `${t.schema}.${t.name}.${fk.name}: no orphans`, passed: r.rows[0]!.n === '0', details: { orphans: Number(r.rows[0]!.n) } });
+      out.push({
+        category: 'referential_integrity',
+        check: `${t.schema}.${t.name}.${fk.name}: no orphans`,
+        passed: r.rows[0]!.n === '0',
+        details: { orphans: Number(r.rows[0]!.n) },
+      });
     }
   }
   const unvalidated = await c.query(
     `SELECT n.nspname, cl.relname, k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid
        JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname IN ('public','auth') AND NOT k.convalidated`,
   );
-  out.push({ category: 'constraints', check: 'every CHECK and FK constraint is validated', passed: unvalidated.rows.length === 0, details: unvalidated.rows });
+  out.push({
+    category: 'constraints',
+    check: 'every CHECK and FK constraint is validated',
+    passed: unvalidated.rows.length === 0,
+    details: unvalidated.rows,
+  });
   return out;
 }
 
@@ -77,15 +103,24 @@ export async function catalogDiff(url: string, c: pg.ClientBase): Promise<Verify
   await c.query(`CREATE DATABASE ${quoteIdent(scratch)}`);
   try {
     admin.pathname = `/${scratch}`;
-    await withClient(admin.toString(), (s) => s.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'));
+    await withClient(admin.toString(), (s) =>
+      s.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'),
+    );
     await installV2(admin.toString());
     const fresh = await withClient(admin.toString(), (s) => readCatalog(s, ['public', 'auth']));
     const live = await readCatalog(c, ['public', 'auth']);
     // the reverse capture triggers are the rollback mechanism, not part of v2
     const differences = diffCatalogs(fresh, live).filter((d) => !d.includes(captureTriggerName('reverse')));
-    return { category: 'catalog', check: 'public+auth catalog equals a fresh v2 install', passed: differences.length === 0, details: differences.slice(0, 50) };
+    return {
+      category: 'catalog',
+      check: 'public+auth catalog equals a fresh v2 install',
+      passed: differences.length === 0,
+      details: differences.slice(0, 50),
+    };
   } finally {
-    await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`).catch(() => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)}`));
+    await c
+      .query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`)
+      .catch(() => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)}`));
   }
 }
 
@@ -106,7 +141,13 @@ export async function verify(url: string, opts: { v2?: V2Definition } = {}): Pro
       await drain(c, withCopy, 'reverse');
       for (const t of withCopy) checks.push(...(await compareWithRollbackCopy(c, t)));
     } else {
-      checks.push({ category: 'consistency', check: 'rollback copy present', passed: false, details: 'no dfc_rollback_public schema: not consolidated by dfc, or the rollback point was cleaned up' });
+      checks.push({
+        category: 'consistency',
+        check: 'rollback copy present',
+        passed: false,
+        details:
+          'no dfc_rollback_public schema: not consolidated by dfc, or the rollback point was cleaned up',
+      });
     }
     checks.push(await catalogDiff(url, c));
     return { passed: checks.every((x) => x.passed), checks };

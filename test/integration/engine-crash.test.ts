@@ -29,12 +29,19 @@ interface Outcome {
 }
 
 /** Run `dfc consolidate --json`; SIGKILL it when `killWhen` matches an event. */
-function runConsolidate(url: string, killWhen: ((e: Record<string, unknown>) => boolean) | null): Promise<Outcome> {
+function runConsolidate(
+  url: string,
+  killWhen: ((e: Record<string, unknown>) => boolean) | null,
+): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, CLI, 'consolidate', '--json', '--batch-size', '150', '--database-url', url], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DATABASE_URL: '' },
-    });
+    const child = spawn(
+      process.execPath,
+      [TSX, CLI, 'consolidate', '--json', '--batch-size', '150', '--database-url', url],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, DATABASE_URL: '' },
+      },
+    );
     const events: Record<string, unknown>[] = [];
     let killed = false;
     let buf = '';
@@ -68,10 +75,22 @@ function runConsolidate(url: string, killWhen: ((e: Record<string, unknown>) => 
 }
 
 const KILL_POINTS: [string, (e: Record<string, unknown>) => boolean][] = [
-  ['after shadow tables, before capture', (e) => e.type === 'step' && e.step === 'shadow:create' && e.status === 'done'],
-  ['mid-backfill of generated_domains', (e) => e.type === 'progress' && e.table === 'public.generated_domains' && Number(e.done) >= 600],
-  ['between backfill and indexes', (e) => e.type === 'step' && e.step === 'capture:catch-up' && e.status === 'start'],
-  ['mid-index-build', (e) => e.type === 'step' && e.step === 'indexes:public.generated_domains' && e.status === 'start'],
+  [
+    'after shadow tables, before capture',
+    (e) => e.type === 'step' && e.step === 'shadow:create' && e.status === 'done',
+  ],
+  [
+    'mid-backfill of generated_domains',
+    (e) => e.type === 'progress' && e.table === 'public.generated_domains' && Number(e.done) >= 600,
+  ],
+  [
+    'between backfill and indexes',
+    (e) => e.type === 'step' && e.step === 'capture:catch-up' && e.status === 'start',
+  ],
+  [
+    'mid-index-build',
+    (e) => e.type === 'step' && e.step === 'indexes:public.generated_domains' && e.status === 'start',
+  ],
   ['mid-constraints', (e) => e.type === 'step' && String(e.step).startsWith('fks:') && e.status === 'start'],
   ['before views', (e) => e.type === 'step' && e.step === 'views:create' && e.status === 'start'],
 ];
@@ -91,7 +110,9 @@ describe('consolidate survives SIGKILL', () => {
     }
     const last = await runConsolidate(url, null);
     expect(last.code).toBe(0);
-    expect(last.events.some((e) => e.event === 'consolidate.done' && e.state === 'ready_for_cutover')).toBe(true);
+    expect(last.events.some((e) => e.event === 'consolidate.done' && e.state === 'ready_for_cutover')).toBe(
+      true,
+    );
     expect(killedAt).toEqual(KILL_POINTS.map(([n]) => n));
     await withClient(url, async (c) => {
       const invalid = await c.query(`SELECT count(*)::int AS n FROM pg_index WHERE NOT indisvalid`);

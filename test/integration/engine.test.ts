@@ -51,7 +51,8 @@ describe('consolidate + cutover under live traffic', () => {
 
     expect(report.failedWrites).toBe(0);
     const summary = Object.values(report.ledgerSummary);
-    const total = (k: 'insert' | 'update' | 'update_null' | 'delete') => summary.reduce((a, s) => a + (s[k] ?? 0), 0);
+    const total = (k: 'insert' | 'update' | 'update_null' | 'delete') =>
+      summary.reduce((a, s) => a + (s[k] ?? 0), 0);
     expect(total('insert')).toBeGreaterThan(0);
     expect(total('update')).toBeGreaterThan(0);
     expect(total('update_null')).toBeGreaterThan(0);
@@ -70,7 +71,9 @@ describe('consolidate + cutover under live traffic', () => {
       expect(v.rows).toEqual([{ version: '17', dirty: false }]);
       const info = await c.query('SELECT consolidation_completed FROM schema_version_info');
       expect(info.rows.some((r) => r.consolidation_completed === true)).toBe(true);
-      const ops = await c.query(`SELECT count(*)::int AS n FROM monitoring.migration_operations WHERE operation_type = 'atomic_cutover' AND operation_status = 'completed'`);
+      const ops = await c.query(
+        `SELECT count(*)::int AS n FROM monitoring.migration_operations WHERE operation_type = 'atomic_cutover' AND operation_status = 'completed'`,
+      );
       expect(ops.rows[0].n).toBe(1);
       // a campaign delete cascades cleanly on v2 (pg-osc left a trigger that broke this)
       await c.query('DELETE FROM campaigns WHERE id = (SELECT id FROM campaigns ORDER BY id LIMIT 1)');
@@ -115,7 +118,9 @@ describe('consolidate + cutover under live traffic', () => {
           let failures = 0;
           for (let i = 0; i < 20; i++) {
             try {
-              await app.query(`UPDATE generated_domains SET source_keyword = source_keyword WHERE id = (SELECT id FROM generated_domains LIMIT 1)`);
+              await app.query(
+                `UPDATE generated_domains SET source_keyword = source_keyword WHERE id = (SELECT id FROM generated_domains LIMIT 1)`,
+              );
             } catch {
               failures++;
             }
@@ -133,7 +138,9 @@ describe('consolidate + cutover under live traffic', () => {
       await blocker.query('ROLLBACK');
     });
     await withClient(url, async (c) => {
-      const where = await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname LIKE 'dfc_rollback%'`);
+      const where = await c.query(
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname LIKE 'dfc_rollback%'`,
+      );
       expect(where.rows[0].n).toBe(0);
     });
     const ok = await cutover(url, { lockTimeoutMs: 500 });
@@ -144,11 +151,17 @@ describe('consolidate + cutover under live traffic', () => {
     const url = await seeded(800);
     await consolidate(url, { batchSize: 1000 });
     const catalogBefore = await withClient(url, (c) =>
-      c.query(`SELECT n.nspname, count(*)::int AS n FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace GROUP BY 1 ORDER BY 1`),
+      c.query(
+        `SELECT n.nspname, count(*)::int AS n FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace GROUP BY 1 ORDER BY 1`,
+      ),
     );
-    await expect(cutover(url, { forceValidationFailure: true })).rejects.toMatchObject({ code: 'CONSOLIDATION_01' });
+    await expect(cutover(url, { forceValidationFailure: true })).rejects.toMatchObject({
+      code: 'CONSOLIDATION_01',
+    });
     const catalogAfter = await withClient(url, (c) =>
-      c.query(`SELECT n.nspname, count(*)::int AS n FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace GROUP BY 1 ORDER BY 1`),
+      c.query(
+        `SELECT n.nspname, count(*)::int AS n FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace GROUP BY 1 ORDER BY 1`,
+      ),
     );
     expect(catalogAfter.rows).toEqual(catalogBefore.rows);
     const s = await consolidationStatus(url, { exact: false });
