@@ -110,6 +110,12 @@ export interface V2Definition {
   /** functions (CREATE OR REPLACE), created in public/auth in their final place */
   functions: string;
   tables: TableDef[];
+  /**
+   * Tables new in v2 with no legacy source (schema_version_info). Their `legacy` names a table
+   * that does not exist and their mappings are all v2-only: the engine creates them empty (with
+   * everything else of the table) and writes their rows itself (SCHEMA_VERSION_ROW_SQL).
+   */
+  newTables: TableDef[];
   /** views and materialized views (with their indexes), over the mapped schemas */
   views: (s: SchemaMap) => string;
   /** comments, grants and anything else that closes the install */
