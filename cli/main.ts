@@ -5,6 +5,7 @@ import { registerConsolidate } from './commands/consolidate.js';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerValidate } from './commands/validate.js';
 
 const program = new Command();
 program
@@ -21,6 +22,7 @@ program
 
 registerDb(program);
 registerMigrate(program);
+registerValidate(program);
 registerConsolidate(program);
 registerDemo(program);
 
