@@ -383,3 +383,37 @@ describe('the shipped legacy history (db/legacy)', () => {
     expect(await catalogFingerprint(url)).toEqual(reference);
   });
 });
+
+describe('interruptions and files with their own transaction', () => {
+  it('a runner killed mid-file leaves (V, dirty) and none of the file applied', async () => {
+    const url = await freshDatabase('empty');
+    const gate = await connect(url);
+    try {
+      await gate.query('SELECT pg_advisory_lock(727272)');
+      const run = failure(migrateUp(url, { dir: GATE, lockTimeoutMs: 0 }));
+      const pid = await waitForBlockedRunner(gate);
+      await gate.query('SELECT pg_terminate_backend($1)', [pid]);
+      const e = await run;
+      expect(e.code).toBe('DFC_MIGRATION');
+      expect(e.server?.sqlstate).toBe('57P01');
+    } finally {
+      await gate.end();
+    }
+    expect(await versionRows(url)).toEqual([{ version: 1, dirty: true }]);
+    expect(await relationExists(url, 'gated')).toBe(false);
+    expect((await failure(migrateUp(url, { dir: GATE }))).code).toBe('DFC_DIRTY');
+  });
+
+  it('runs a file with its own BEGIN/COMMIT as is, like golang-migrate', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dfc-mig-'));
+    await writeFile(path.join(dir, '000001_own_tx.up.sql'), 'BEGIN;\nCREATE TABLE own (x int);\nCOMMIT;\n');
+    await writeFile(path.join(dir, '000001_own_tx.down.sql'), 'DROP TABLE own;\n');
+    expect(loadMigrations(dir)[0]!.up.mode).toBe('as-is');
+    const url = await freshDatabase('empty');
+    await migrateUp(url, { dir });
+    expect(await versionRows(url)).toEqual([{ version: 1, dirty: false }]);
+    expect(await relationExists(url, 'own')).toBe(true);
+    await migrateDown(url, { dir });
+    expect(await relationExists(url, 'own')).toBe(false);
+  });
+});
