@@ -174,6 +174,14 @@ export async function createShadowViews(c: pg.ClientBase, v2: V2Definition): Pro
   await c.query('BEGIN');
   try {
     await c.query(`SET LOCAL search_path = ${quoteIdent(SHADOW_SCHEMA.public)}, public`);
+    // a run killed after this committed but before it was recorded must be able to redo it
+    const existing = await c.query<{ schema: string; name: string; kind: string }>(
+      `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind AS kind FROM pg_class cl
+         JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = ANY ($1) AND cl.relkind IN ('v','m')`,
+      [Object.values(SHADOW_SCHEMA)],
+    );
+    for (const v of existing.rows)
+      await c.query(`DROP ${v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW'} IF EXISTS ${quoteIdent(v.schema)}.${quoteIdent(v.name)} CASCADE`);
     await c.query(v2.views(SHADOW_MAP));
     await c.query('COMMIT');
   } catch (e) {

@@ -75,19 +75,23 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
       await drain(c, present, 'forward', { runId: run.run_id });
       await c.query('BEGIN');
       try {
+        // lock_timeout bounds each lock wait; statement_timeout bounds the whole LOCK of all tables,
+        // so what the application can queue behind is the timeout, not tables × timeout
         await c.query(`SET LOCAL lock_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
+        await c.query(`SET LOCAL statement_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
         await c.query(
           `LOCK TABLE ${present.map((t) => q(legacyLiveOf(t.def))).join(', ')} IN ACCESS EXCLUSIVE MODE`,
         );
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});
-        if (sqlstate(e) === '55P03' && attempt < policy.attempts) {
+        const busy = sqlstate(e) === '55P03' || sqlstate(e) === '57014';
+        if (busy && attempt < policy.attempts) {
           const wait = backoff(policy, attempt - 1);
           emit({ type: 'retry', what: 'cutover locks', attempt, waitMs: Math.round(wait) });
           await sleep(wait);
           continue;
         }
-        if (sqlstate(e) === '55P03')
+        if (busy)
           throw new DfcError(
             'CONSOLIDATION_03',
             `cutover could not lock the legacy tables within ${policy.lockTimeoutMs} ms in ${attempt} attempts; nothing was changed`,
@@ -101,6 +105,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
       const lockedAt = Date.now();
       try {
         await c.query('SET LOCAL lock_timeout = 0');
+        await c.query('SET LOCAL statement_timeout = 0');
         const drained = await drainInTransaction(c, present, run.run_id);
         await swap(c, v2, present, all);
         const validation = await validateInTransaction(c, v2, all);
