@@ -121,57 +121,36 @@ $$;
 -- errata 2: the per-type checks are plain functions over the config (legacy PERFORMed trigger
 -- functions, which PostgreSQL refuses, so every persona write failed)
 CREATE OR REPLACE FUNCTION public.validate_dns_persona_config(config jsonb) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql
     AS $$
 BEGIN
-    IF jsonb_typeof(config -> 'resolvers') IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'DNS persona config must have a resolvers array';
+    IF NOT (config ? 'resolvers' AND config ? 'useSystemResolvers'
+            AND config ? 'queryTimeoutSeconds' AND config ? 'maxDomainsPerRequest') THEN
+        RAISE EXCEPTION 'Invalid DNS persona configuration: missing required fields';
     END IF;
-    IF jsonb_typeof(config -> 'useSystemResolvers') IS DISTINCT FROM 'boolean' THEN
-        RAISE EXCEPTION 'DNS persona config must have a boolean useSystemResolvers';
-    END IF;
-    IF jsonb_typeof(config -> 'queryTimeoutSeconds') IS DISTINCT FROM 'number' THEN
-        RAISE EXCEPTION 'DNS persona config must have a numeric queryTimeoutSeconds';
-    END IF;
-    IF jsonb_typeof(config -> 'maxDomainsPerRequest') IS DISTINCT FROM 'number' THEN
-        RAISE EXCEPTION 'DNS persona config must have a numeric maxDomainsPerRequest';
+    IF NOT (jsonb_typeof(config -> 'resolvers') = 'array'
+            AND jsonb_typeof(config -> 'useSystemResolvers') = 'boolean'
+            AND jsonb_typeof(config -> 'queryTimeoutSeconds') = 'number'
+            AND jsonb_typeof(config -> 'maxDomainsPerRequest') = 'number') THEN
+        RAISE EXCEPTION 'Invalid DNS persona configuration: incorrect field types';
     END IF;
 END;
 $$;
 
 CREATE OR REPLACE FUNCTION public.validate_http_persona_config(config jsonb) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-BEGIN
-    IF jsonb_typeof(config -> 'userAgent') IS DISTINCT FROM 'string' OR length(config ->> 'userAgent') = 0 THEN
-        RAISE EXCEPTION 'HTTP persona config must have a non-empty userAgent';
-    END IF;
-    IF jsonb_typeof(config -> 'headers') IS DISTINCT FROM 'object' THEN
-        RAISE EXCEPTION 'HTTP persona config must have a headers object';
-    END IF;
-END;
-$$;
-
--- legacy's trigger-returning forms, same names and results, now usable as triggers
-CREATE OR REPLACE FUNCTION public.validate_dns_persona_config() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    IF NEW.persona_type = 'dns' THEN
-        PERFORM public.validate_dns_persona_config(NEW.config_details);
+    IF NOT (config ? 'userAgent' AND config ? 'headers') THEN
+        RAISE EXCEPTION 'Invalid HTTP persona configuration: missing required fields';
     END IF;
-    RETURN NEW;
-END;
-$$;
-
-CREATE OR REPLACE FUNCTION public.validate_http_persona_config() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF NEW.persona_type = 'http' THEN
-        PERFORM public.validate_http_persona_config(NEW.config_details);
+    IF NOT (jsonb_typeof(config -> 'userAgent') = 'string'
+            AND jsonb_typeof(config -> 'headers') = 'object') THEN
+        RAISE EXCEPTION 'Invalid HTTP persona configuration: incorrect field types';
     END IF;
-    RETURN NEW;
+    IF length(config ->> 'userAgent') = 0 THEN
+        RAISE EXCEPTION 'Invalid HTTP persona configuration: userAgent cannot be empty';
+    END IF;
 END;
 $$;
 
@@ -503,14 +482,13 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION public.generate_user_agent_hash(user_agent_text text) IS 'Generates SHA-256 hash of user agent string';
-COMMENT ON FUNCTION public.refresh_campaign_statistics() IS 'Refreshes the campaign_statistics materialized view (concurrently once populated)';
-COMMENT ON FUNCTION public.refresh_campaign_statistics(campaign_id uuid) IS 'Kept for compatibility: a materialized view refreshes as a whole, so this refreshes campaign_statistics';
-COMMENT ON FUNCTION public.validate_persona_config() IS 'Validates persona config_details by persona_type (dns/http)';
+COMMENT ON FUNCTION public.generate_user_agent_hash(user_agent_text text) IS 'SHA-256 (hex) of a user agent string';
+COMMENT ON FUNCTION public.refresh_campaign_statistics() IS 'Refreshes the campaign_statistics materialized view without blocking readers; call it from a scheduled job every few minutes';
+COMMENT ON FUNCTION public.validate_persona_config() IS 'Validates the JSONB config_details of a persona according to its type (dns/http)';
 COMMENT ON FUNCTION public.refresh_all_materialized_views() IS 'Refreshes campaign_statistics, user_activity_summary and system_performance_summary concurrently; returns a jsonb report';
 COMMENT ON FUNCTION public.cleanup_old_audit_logs(retention_days integer) IS 'Deletes audit_logs older than retention_days (account/privilege actions exempt) and low-risk auth audit rows older than max(retention_days, 180) days';
-COMMENT ON FUNCTION auth.validate_session_security(p_session_id character varying, p_client_ip inet, p_user_agent text, p_require_ip_match boolean, p_require_ua_match boolean) IS 'Validates session security with optional IP and user agent matching';
-COMMENT ON FUNCTION auth.cleanup_expired_sessions() IS 'Removes expired and inactive sessions from the database';
+COMMENT ON FUNCTION auth.validate_session_security(p_session_id character varying, p_client_ip inet, p_user_agent text, p_require_ip_match boolean, p_require_ua_match boolean) IS 'Validates a session, optionally requiring the client IP and user agent to match; returns the user''s permissions and roles when valid';
+COMMENT ON FUNCTION auth.cleanup_expired_sessions() IS 'Deletes expired sessions and sessions inactive for 7 days; returns the number deleted';
 COMMENT ON FUNCTION auth.get_user_permissions(p_user_id uuid) IS 'Distinct permission names granted to an active, unlocked user through unexpired roles';
 
 -- ============================================================================
@@ -1071,12 +1049,12 @@ ALTER TABLE "public"."audit_logs" ADD CONSTRAINT "audit_logs_user_id_fkey" FOREI
 CREATE INDEX "idx_users_mfa_enabled" ON "auth"."users" USING btree (mfa_enabled);
 CREATE INDEX "idx_users_verification_token" ON "auth"."users" USING btree (email_verification_token) WHERE (email_verification_token IS NOT NULL);
 CREATE TRIGGER "set_timestamp_auth_users" BEFORE UPDATE ON "auth"."users" FOR EACH ROW EXECUTE FUNCTION public.trigger_set_timestamp();
-COMMENT ON COLUMN "auth"."users"."mfa_enabled" IS 'Whether MFA is enabled for this user';
-COMMENT ON COLUMN "auth"."users"."mfa_secret_encrypted" IS 'Encrypted TOTP secret (legacy, use mfa_devices for new implementations)';
-COMMENT ON COLUMN "auth"."users"."mfa_recovery_codes_encrypted" IS 'Encrypted recovery codes (legacy, use mfa_backup_codes for new implementations)';
-COMMENT ON COLUMN "auth"."users"."mfa_enforced_at" IS 'When MFA will be enforced for this user (grace period)';
-COMMENT ON COLUMN "auth"."users"."mfa_setup_completed_at" IS 'When the user completed MFA setup';
-COMMENT ON COLUMN "auth"."users"."mfa_last_used_at" IS 'Last time MFA was used for authentication';
+COMMENT ON COLUMN "auth"."users"."mfa_enabled" IS 'Whether the user has MFA switched on';
+COMMENT ON COLUMN "auth"."users"."mfa_secret_encrypted" IS 'Encrypted TOTP secret (older scheme; mfa_devices supersedes it)';
+COMMENT ON COLUMN "auth"."users"."mfa_recovery_codes_encrypted" IS 'Encrypted recovery codes (older scheme; mfa_backup_codes supersedes it)';
+COMMENT ON COLUMN "auth"."users"."mfa_enforced_at" IS 'When MFA becomes mandatory for the user (end of the grace period)';
+COMMENT ON COLUMN "auth"."users"."mfa_setup_completed_at" IS 'When the user finished setting up MFA';
+COMMENT ON COLUMN "auth"."users"."mfa_last_used_at" IS 'When MFA was last used to authenticate';
 
 CREATE TRIGGER "set_timestamp_auth_roles" BEFORE UPDATE ON "auth"."roles" FOR EACH ROW EXECUTE FUNCTION public.trigger_set_timestamp();
 
@@ -1094,12 +1072,12 @@ CREATE INDEX "idx_sessions_last_activity" ON "auth"."sessions" USING btree (last
 CREATE INDEX "idx_sessions_user_agent_hash" ON "auth"."sessions" USING btree (user_agent_hash) WHERE (user_agent_hash IS NOT NULL);
 CREATE INDEX "idx_sessions_user_id" ON "auth"."sessions" USING btree (user_id);
 CREATE INDEX "idx_sessions_validation" ON "auth"."sessions" USING btree (id, is_active, expires_at, user_id);
-CREATE INDEX "idx_sessions_cleanup" ON "auth"."sessions" USING btree (last_activity_at) WHERE (is_active = false);
+CREATE INDEX "idx_sessions_cleanup" ON "auth"."sessions" USING btree (is_active, expires_at) WHERE (is_active = false);
 CREATE TRIGGER "trigger_session_fingerprint" BEFORE INSERT OR UPDATE ON "auth"."sessions" FOR EACH ROW EXECUTE FUNCTION auth.update_session_fingerprint();
-COMMENT ON COLUMN "auth"."sessions"."session_fingerprint" IS 'SHA-256 hash of IP address, user agent, and screen resolution for session security';
-COMMENT ON COLUMN "auth"."sessions"."browser_fingerprint" IS 'SHA-256 hash of user agent and screen resolution for browser identification';
-COMMENT ON COLUMN "auth"."sessions"."screen_resolution" IS 'Screen resolution for enhanced browser fingerprinting';
-COMMENT ON COLUMN "auth"."sessions"."user_agent_hash" IS 'SHA-256 hash of user agent for fast comparison';
+COMMENT ON COLUMN "auth"."sessions"."session_fingerprint" IS 'SHA-256 of client IP, user agent and screen resolution';
+COMMENT ON COLUMN "auth"."sessions"."browser_fingerprint" IS 'SHA-256 of user agent and screen resolution';
+COMMENT ON COLUMN "auth"."sessions"."screen_resolution" IS 'Client screen resolution, part of the fingerprints';
+COMMENT ON COLUMN "auth"."sessions"."user_agent_hash" IS 'SHA-256 of the user agent, for fast comparison';
 
 CREATE INDEX "idx_password_reset_expires" ON "auth"."password_reset_tokens" USING btree (expires_at);
 CREATE INDEX "idx_password_reset_user_id" ON "auth"."password_reset_tokens" USING btree (user_id);
@@ -1145,6 +1123,7 @@ CREATE INDEX "idx_personas_type" ON "public"."personas" USING btree (persona_typ
 CREATE INDEX "idx_personas_type_enabled" ON "public"."personas" USING btree (persona_type, is_enabled);
 CREATE TRIGGER "set_timestamp_personas" BEFORE UPDATE ON "public"."personas" FOR EACH ROW EXECUTE FUNCTION public.trigger_set_timestamp();
 CREATE TRIGGER "validate_persona_config_trigger" BEFORE INSERT OR UPDATE ON "public"."personas" FOR EACH ROW EXECUTE FUNCTION public.validate_persona_config();
+COMMENT ON TRIGGER "validate_persona_config_trigger" ON "public"."personas" IS 'Enforces the persona config_details schema';
 
 CREATE INDEX "idx_proxies_encrypted" ON "public"."proxies" USING btree (id) WHERE (password_encrypted IS NOT NULL);
 CREATE INDEX "idx_proxies_healthy_checked" ON "public"."proxies" USING btree (is_healthy, last_checked_at DESC);
@@ -1152,44 +1131,44 @@ CREATE INDEX "idx_proxies_is_enabled" ON "public"."proxies" USING btree (is_enab
 CREATE TRIGGER "set_timestamp_proxies" BEFORE UPDATE ON "public"."proxies" FOR EACH ROW EXECUTE FUNCTION public.trigger_set_timestamp();
 ALTER TABLE "public"."proxies" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "proxy_access_policy" ON "public"."proxies" FOR ALL USING ((current_setting('app.current_user_id'::text, true) IS NOT NULL));
-COMMENT ON COLUMN "public"."proxies"."password_encrypted" IS 'Encrypted proxy password using pgcrypto';
+COMMENT ON COLUMN "public"."proxies"."password_encrypted" IS 'Encrypted proxy password; replaces the plaintext password_hash';
 
 CREATE TRIGGER "set_timestamp_keyword_sets" BEFORE UPDATE ON "public"."keyword_sets" FOR EACH ROW EXECUTE FUNCTION public.trigger_set_timestamp();
 
 CREATE INDEX "idx_keyword_rules_keyword_set_id" ON "public"."keyword_rules" USING btree (keyword_set_id);
 CREATE TRIGGER "set_timestamp_keyword_rules" BEFORE UPDATE ON "public"."keyword_rules" FOR EACH ROW EXECUTE FUNCTION public.trigger_set_timestamp();
-COMMENT ON TABLE "public"."keyword_rules" IS 'Stores individual keyword rules associated with a keyword set.';
+COMMENT ON TABLE "public"."keyword_rules" IS 'Keyword rules (string or regex) that make up a keyword set';
 
 CREATE INDEX "idx_mfa_backup_codes_active" ON "public"."mfa_backup_codes" USING btree (user_id, is_active) WHERE (is_active = true);
 CREATE INDEX "idx_mfa_backup_codes_user_id" ON "public"."mfa_backup_codes" USING btree (user_id);
-COMMENT ON TABLE "public"."mfa_backup_codes" IS 'Stores hashed backup codes for MFA recovery';
+COMMENT ON TABLE "public"."mfa_backup_codes" IS 'Hashed one-time MFA backup codes';
 
 CREATE UNIQUE INDEX "unique_primary_per_user" ON "public"."mfa_devices" USING btree (user_id) WHERE (is_primary = true);
 CREATE INDEX "idx_mfa_devices_user_id" ON "public"."mfa_devices" USING btree (user_id);
 CREATE INDEX "idx_mfa_devices_active" ON "public"."mfa_devices" USING btree (user_id, is_active) WHERE (is_active = true);
 CREATE INDEX "idx_mfa_devices_type" ON "public"."mfa_devices" USING btree (device_type);
 CREATE TRIGGER "update_mfa_devices_updated_at" BEFORE UPDATE ON "public"."mfa_devices" FOR EACH ROW EXECUTE FUNCTION public.update_mfa_updated_at();
-COMMENT ON TABLE "public"."mfa_devices" IS 'Stores MFA device configurations (TOTP, WebAuthn, etc.)';
+COMMENT ON TABLE "public"."mfa_devices" IS 'Registered MFA devices (TOTP, WebAuthn, SMS, e-mail); at most one primary per user';
 
 CREATE INDEX "idx_mfa_verification_attempts_user_id" ON "public"."mfa_verification_attempts" USING btree (user_id);
 CREATE INDEX "idx_mfa_verification_attempts_timestamp" ON "public"."mfa_verification_attempts" USING btree (attempted_at);
 CREATE INDEX "idx_mfa_verification_attempts_success" ON "public"."mfa_verification_attempts" USING btree (user_id, success, attempted_at);
-COMMENT ON TABLE "public"."mfa_verification_attempts" IS 'Logs MFA verification attempts for security audit and rate limiting';
+COMMENT ON TABLE "public"."mfa_verification_attempts" IS 'Every MFA verification attempt, for audit and rate limiting';
 
 CREATE TRIGGER "update_mfa_policies_updated_at" BEFORE UPDATE ON "public"."mfa_policies" FOR EACH ROW EXECUTE FUNCTION public.update_mfa_updated_at();
-COMMENT ON TABLE "public"."mfa_policies" IS 'Organizational MFA policies and requirements';
+COMMENT ON TABLE "public"."mfa_policies" IS 'Organisation-wide MFA requirements';
 
 CREATE INDEX "idx_encrypted_api_keys_expires_at" ON "public"."encrypted_api_keys" USING btree (expires_at) WHERE (expires_at IS NOT NULL);
 CREATE INDEX "idx_encrypted_api_keys_user_id" ON "public"."encrypted_api_keys" USING btree (user_id);
-COMMENT ON TABLE "public"."encrypted_api_keys" IS 'Stores encrypted API keys for external service integrations';
+COMMENT ON TABLE "public"."encrypted_api_keys" IS 'API keys stored encrypted at field level';
 
 CREATE TRIGGER "update_encrypted_configs_timestamp_trigger" BEFORE UPDATE ON "public"."encrypted_configs" FOR EACH ROW EXECUTE FUNCTION public.update_encrypted_configs_timestamp();
-COMMENT ON TABLE "public"."encrypted_configs" IS 'Stores encrypted configuration values and secrets';
+COMMENT ON TABLE "public"."encrypted_configs" IS 'Sensitive configuration values stored encrypted';
 
 CREATE INDEX "idx_encryption_audit_log_resource" ON "public"."encryption_audit_log" USING btree (resource_type, resource_id, "timestamp" DESC);
 CREATE INDEX "idx_encryption_audit_log_timestamp" ON "public"."encryption_audit_log" USING btree ("timestamp" DESC);
 CREATE INDEX "idx_encryption_audit_log_user_id" ON "public"."encryption_audit_log" USING btree (user_id, "timestamp" DESC);
-COMMENT ON TABLE "public"."encryption_audit_log" IS 'Audit log for all encryption/decryption operations';
+COMMENT ON TABLE "public"."encryption_audit_log" IS 'Audit trail of encryption and decryption operations';
 
 ALTER TABLE "public"."encryption_key_rotations" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "encryption_audit_policy" ON "public"."encryption_key_rotations" FOR SELECT USING ((current_setting('app.current_user_role'::text, true) = 'admin'::text));
@@ -1231,12 +1210,12 @@ INSERT INTO auth.permissions (name, display_name, description, resource, action)
     ('campaigns:create', 'Create Campaigns', 'Create new campaigns', 'campaigns', 'create'),
     ('campaigns:read', 'View Campaigns', 'View campaign details and results', 'campaigns', 'read'),
     ('campaigns:update', 'Edit Campaigns', 'Modify existing campaigns', 'campaigns', 'update'),
-    ('campaigns:delete', 'Delete Campaigns', 'Remove campaigns from system', 'campaigns', 'delete'),
+    ('campaigns:delete', 'Delete Campaigns', 'Remove campaigns from the system', 'campaigns', 'delete'),
     ('campaigns:execute', 'Execute Campaigns', 'Start and stop campaign execution', 'campaigns', 'execute'),
     ('personas:create', 'Create Personas', 'Create new personas', 'personas', 'create'),
     ('personas:read', 'View Personas', 'View persona configurations', 'personas', 'read'),
     ('personas:update', 'Edit Personas', 'Modify existing personas', 'personas', 'update'),
-    ('personas:delete', 'Delete Personas', 'Remove personas from system', 'personas', 'delete'),
+    ('personas:delete', 'Delete Personas', 'Remove personas from the system', 'personas', 'delete'),
     ('proxies:create', 'Create Proxies', 'Add new proxy configurations', 'proxies', 'create'),
     ('proxies:read', 'View Proxies', 'View proxy configurations and status', 'proxies', 'read'),
     ('proxies:update', 'Edit Proxies', 'Modify existing proxy configurations', 'proxies', 'update'),
@@ -1258,7 +1237,7 @@ INSERT INTO auth.role_permissions (role_id, permission_id)
 SELECT r.id, p.id FROM auth.roles r CROSS JOIN auth.permissions p WHERE r.name = 'user' AND p.name IN ('campaigns:read', 'personas:read');
 
 INSERT INTO auth.users (id, email, password_hash, first_name, last_name, is_active, must_change_password) VALUES
-    ('00000000-0000-0000-0000-000000000001', 'admin@domainflow.local', '$2a$12$LQv3c1yqBWVHxkd0LHAkCOYz6TtxMQJqhN8/LewdBPj3bp.Gm.QBG', 'System', 'Administrator', true, true);
+    ('00000000-0000-0000-0000-000000000001', 'admin@domainflow.local', '$2a$12$2omTCfloMXg0AqvgA7cUju3kEaaNckmVVxS/tkUl52bzhQXvwOV8q', 'System', 'Administrator', true, true);
 
 INSERT INTO auth.user_roles (user_id, role_id)
 SELECT '00000000-0000-0000-0000-000000000001', id FROM auth.roles WHERE name = 'super_admin';

@@ -110,57 +110,36 @@ const personaValidation = `
 -- errata 2: the per-type checks are plain functions over the config (legacy PERFORMed trigger
 -- functions, which PostgreSQL refuses, so every persona write failed)
 CREATE OR REPLACE FUNCTION public.validate_dns_persona_config(config jsonb) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql
     AS $$
 BEGIN
-    IF jsonb_typeof(config -> 'resolvers') IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'DNS persona config must have a resolvers array';
+    IF NOT (config ? 'resolvers' AND config ? 'useSystemResolvers'
+            AND config ? 'queryTimeoutSeconds' AND config ? 'maxDomainsPerRequest') THEN
+        RAISE EXCEPTION 'Invalid DNS persona configuration: missing required fields';
     END IF;
-    IF jsonb_typeof(config -> 'useSystemResolvers') IS DISTINCT FROM 'boolean' THEN
-        RAISE EXCEPTION 'DNS persona config must have a boolean useSystemResolvers';
-    END IF;
-    IF jsonb_typeof(config -> 'queryTimeoutSeconds') IS DISTINCT FROM 'number' THEN
-        RAISE EXCEPTION 'DNS persona config must have a numeric queryTimeoutSeconds';
-    END IF;
-    IF jsonb_typeof(config -> 'maxDomainsPerRequest') IS DISTINCT FROM 'number' THEN
-        RAISE EXCEPTION 'DNS persona config must have a numeric maxDomainsPerRequest';
+    IF NOT (jsonb_typeof(config -> 'resolvers') = 'array'
+            AND jsonb_typeof(config -> 'useSystemResolvers') = 'boolean'
+            AND jsonb_typeof(config -> 'queryTimeoutSeconds') = 'number'
+            AND jsonb_typeof(config -> 'maxDomainsPerRequest') = 'number') THEN
+        RAISE EXCEPTION 'Invalid DNS persona configuration: incorrect field types';
     END IF;
 END;
 $$;
 
 CREATE OR REPLACE FUNCTION public.validate_http_persona_config(config jsonb) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-BEGIN
-    IF jsonb_typeof(config -> 'userAgent') IS DISTINCT FROM 'string' OR length(config ->> 'userAgent') = 0 THEN
-        RAISE EXCEPTION 'HTTP persona config must have a non-empty userAgent';
-    END IF;
-    IF jsonb_typeof(config -> 'headers') IS DISTINCT FROM 'object' THEN
-        RAISE EXCEPTION 'HTTP persona config must have a headers object';
-    END IF;
-END;
-$$;
-
--- legacy's trigger-returning forms, same names and results, now usable as triggers
-CREATE OR REPLACE FUNCTION public.validate_dns_persona_config() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    IF NEW.persona_type = 'dns' THEN
-        PERFORM public.validate_dns_persona_config(NEW.config_details);
+    IF NOT (config ? 'userAgent' AND config ? 'headers') THEN
+        RAISE EXCEPTION 'Invalid HTTP persona configuration: missing required fields';
     END IF;
-    RETURN NEW;
-END;
-$$;
-
-CREATE OR REPLACE FUNCTION public.validate_http_persona_config() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF NEW.persona_type = 'http' THEN
-        PERFORM public.validate_http_persona_config(NEW.config_details);
+    IF NOT (jsonb_typeof(config -> 'userAgent') = 'string'
+            AND jsonb_typeof(config -> 'headers') = 'object') THEN
+        RAISE EXCEPTION 'Invalid HTTP persona configuration: incorrect field types';
     END IF;
-    RETURN NEW;
+    IF length(config ->> 'userAgent') = 0 THEN
+        RAISE EXCEPTION 'Invalid HTTP persona configuration: userAgent cannot be empty';
+    END IF;
 END;
 $$;
 
@@ -502,14 +481,13 @@ $$;
 `;
 
 const comments = `
-COMMENT ON FUNCTION public.generate_user_agent_hash(user_agent_text text) IS 'Generates SHA-256 hash of user agent string';
-COMMENT ON FUNCTION public.refresh_campaign_statistics() IS 'Refreshes the campaign_statistics materialized view (concurrently once populated)';
-COMMENT ON FUNCTION public.refresh_campaign_statistics(campaign_id uuid) IS 'Kept for compatibility: a materialized view refreshes as a whole, so this refreshes campaign_statistics';
-COMMENT ON FUNCTION public.validate_persona_config() IS 'Validates persona config_details by persona_type (dns/http)';
+COMMENT ON FUNCTION public.generate_user_agent_hash(user_agent_text text) IS 'SHA-256 (hex) of a user agent string';
+COMMENT ON FUNCTION public.refresh_campaign_statistics() IS 'Refreshes the campaign_statistics materialized view without blocking readers; call it from a scheduled job every few minutes';
+COMMENT ON FUNCTION public.validate_persona_config() IS 'Validates the JSONB config_details of a persona according to its type (dns/http)';
 COMMENT ON FUNCTION public.refresh_all_materialized_views() IS 'Refreshes campaign_statistics, user_activity_summary and system_performance_summary concurrently; returns a jsonb report';
 COMMENT ON FUNCTION public.cleanup_old_audit_logs(retention_days integer) IS 'Deletes audit_logs older than retention_days (account/privilege actions exempt) and low-risk auth audit rows older than max(retention_days, 180) days';
-COMMENT ON FUNCTION auth.validate_session_security(p_session_id character varying, p_client_ip inet, p_user_agent text, p_require_ip_match boolean, p_require_ua_match boolean) IS 'Validates session security with optional IP and user agent matching';
-COMMENT ON FUNCTION auth.cleanup_expired_sessions() IS 'Removes expired and inactive sessions from the database';
+COMMENT ON FUNCTION auth.validate_session_security(p_session_id character varying, p_client_ip inet, p_user_agent text, p_require_ip_match boolean, p_require_ua_match boolean) IS 'Validates a session, optionally requiring the client IP and user agent to match; returns the user''s permissions and roles when valid';
+COMMENT ON FUNCTION auth.cleanup_expired_sessions() IS 'Deletes expired sessions and sessions inactive for 7 days; returns the number deleted';
 COMMENT ON FUNCTION auth.get_user_permissions(p_user_id uuid) IS 'Distinct permission names granted to an active, unlocked user through unexpired roles';
 `;
 

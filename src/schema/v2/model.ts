@@ -48,6 +48,8 @@ export interface TriggerDef {
   name: string;
   /** e.g. `BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION public.trigger_set_timestamp()`; {table} is replaced */
   definition: string;
+  /** COMMENT ON TRIGGER text, rendered right after the CREATE TRIGGER */
+  comment?: string;
 }
 
 export interface PolicyDef {

@@ -136,7 +136,9 @@ export function validateConstraintSql(t: TableDef, name: string, s: SchemaMap = 
 
 /** CREATE TRIGGER name <definition with {table} replaced> */
 export function triggerSql(t: TableDef, trg: TriggerDef, s: SchemaMap = INSTALL_SCHEMAS): string {
-  return `CREATE TRIGGER ${quoteIdent(trg.name)} ${trg.definition.replaceAll('{table}', qualifiedTable(t, s))};`;
+  const create = `CREATE TRIGGER ${quoteIdent(trg.name)} ${trg.definition.replaceAll('{table}', qualifiedTable(t, s))};`;
+  if (!trg.comment) return create;
+  return `${create}\nCOMMENT ON TRIGGER ${quoteIdent(trg.name)} ON ${qualifiedTable(t, s)} IS ${textLiteral(trg.comment)};`;
 }
 
 /** ALTER TABLE ... ENABLE ROW LEVEL SECURITY (empty when the table has none) */

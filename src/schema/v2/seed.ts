@@ -19,12 +19,12 @@ const PERMISSIONS: [string, string, string, string, string][] = [
   ['campaigns:create', 'Create Campaigns', 'Create new campaigns', 'campaigns', 'create'],
   ['campaigns:read', 'View Campaigns', 'View campaign details and results', 'campaigns', 'read'],
   ['campaigns:update', 'Edit Campaigns', 'Modify existing campaigns', 'campaigns', 'update'],
-  ['campaigns:delete', 'Delete Campaigns', 'Remove campaigns from system', 'campaigns', 'delete'],
+  ['campaigns:delete', 'Delete Campaigns', 'Remove campaigns from the system', 'campaigns', 'delete'],
   ['campaigns:execute', 'Execute Campaigns', 'Start and stop campaign execution', 'campaigns', 'execute'],
   ['personas:create', 'Create Personas', 'Create new personas', 'personas', 'create'],
   ['personas:read', 'View Personas', 'View persona configurations', 'personas', 'read'],
   ['personas:update', 'Edit Personas', 'Modify existing personas', 'personas', 'update'],
-  ['personas:delete', 'Delete Personas', 'Remove personas from system', 'personas', 'delete'],
+  ['personas:delete', 'Delete Personas', 'Remove personas from the system', 'personas', 'delete'],
   ['proxies:create', 'Create Proxies', 'Add new proxy configurations', 'proxies', 'create'],
   ['proxies:read', 'View Proxies', 'View proxy configurations and status', 'proxies', 'read'],
   ['proxies:update', 'Edit Proxies', 'Modify existing proxy configurations', 'proxies', 'update'],
@@ -49,7 +49,7 @@ const GRANTS: [string, string][] = [
 
 export const ADMIN_USER_ID = '00000000-0000-0000-0000-000000000001';
 /** bcrypt (cost 12) of the documented initial password TempPassword123!; must_change_password is set */
-const ADMIN_PASSWORD_HASH = '$2a$12$LQv3c1yqBWVHxkd0LHAkCOYz6TtxMQJqhN8/LewdBPj3bp.Gm.QBG';
+const ADMIN_PASSWORD_HASH = '$2a$12$2omTCfloMXg0AqvgA7cUju3kEaaNckmVVxS/tkUl52bzhQXvwOV8q';
 
 const lit = (v: string | boolean) => (typeof v === 'boolean' ? String(v) : `'${v.replaceAll("'", "''")}'`);
 const rows = (xs: (string | boolean)[][]) => xs.map((r) => `    (${r.map(lit).join(', ')})`).join(',\n');

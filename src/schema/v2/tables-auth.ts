@@ -57,13 +57,12 @@ export const users: TableDef = table({
   ],
   triggers: [setTimestamp('set_timestamp_auth_users')],
   columnComments: {
-    mfa_enabled: 'Whether MFA is enabled for this user',
-    mfa_secret_encrypted: 'Encrypted TOTP secret (legacy, use mfa_devices for new implementations)',
-    mfa_recovery_codes_encrypted:
-      'Encrypted recovery codes (legacy, use mfa_backup_codes for new implementations)',
-    mfa_enforced_at: 'When MFA will be enforced for this user (grace period)',
-    mfa_setup_completed_at: 'When the user completed MFA setup',
-    mfa_last_used_at: 'Last time MFA was used for authentication',
+    mfa_enabled: 'Whether the user has MFA switched on',
+    mfa_secret_encrypted: 'Encrypted TOTP secret (older scheme; mfa_devices supersedes it)',
+    mfa_recovery_codes_encrypted: 'Encrypted recovery codes (older scheme; mfa_backup_codes supersedes it)',
+    mfa_enforced_at: 'When MFA becomes mandatory for the user (end of the grace period)',
+    mfa_setup_completed_at: 'When the user finished setting up MFA',
+    mfa_last_used_at: 'When MFA was last used to authenticate',
   },
 });
 
@@ -174,10 +173,9 @@ export const sessions: TableDef = table({
     idx('idx_sessions_user_id', 'USING btree (user_id)'),
     idx('idx_sessions_validation', 'USING btree (id, is_active, expires_at, user_id)'),
     // Upstream's idx_sessions_cleanup had `expires_at < NOW()` in its predicate: PostgreSQL rejects
-    // a non-immutable predicate, which aborted the whole upstream file (v2-delta §7.9). Cleanup
-    // deletes by expires_at (idx_sessions_expires_at) or by inactivity; this partial index serves
-    // the second arm without any time in the predicate.
-    idx('idx_sessions_cleanup', 'USING btree (last_activity_at) WHERE (is_active = false)'),
+    // a non-immutable predicate, which aborted the whole upstream file (v2-delta §7.9). Kept as
+    // legacy errata 3 defines it (no time in the predicate).
+    idx('idx_sessions_cleanup', 'USING btree (is_active, expires_at) WHERE (is_active = false)'),
   ],
   triggers: [
     {
@@ -187,10 +185,10 @@ export const sessions: TableDef = table({
     },
   ],
   columnComments: {
-    session_fingerprint: 'SHA-256 hash of IP address, user agent, and screen resolution for session security',
-    browser_fingerprint: 'SHA-256 hash of user agent and screen resolution for browser identification',
-    screen_resolution: 'Screen resolution for enhanced browser fingerprinting',
-    user_agent_hash: 'SHA-256 hash of user agent for fast comparison',
+    session_fingerprint: 'SHA-256 of client IP, user agent and screen resolution',
+    browser_fingerprint: 'SHA-256 of user agent and screen resolution',
+    screen_resolution: 'Client screen resolution, part of the fingerprints',
+    user_agent_hash: 'SHA-256 of the user agent, for fast comparison',
   },
 });
 

@@ -45,6 +45,7 @@ export const personas: TableDef = table({
       name: 'validate_persona_config_trigger',
       definition:
         'BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION public.validate_persona_config()',
+      comment: 'Enforces the persona config_details schema',
     },
   ],
 });
@@ -95,7 +96,7 @@ export const proxies: TableDef = table({
       },
     ],
   },
-  columnComments: { password_encrypted: 'Encrypted proxy password using pgcrypto' },
+  columnComments: { password_encrypted: 'Encrypted proxy password; replaces the plaintext password_hash' },
 });
 
 export const keywordSets: TableDef = table({
@@ -143,7 +144,7 @@ export const keywordRules: TableDef = table({
   ],
   indexes: [idx('idx_keyword_rules_keyword_set_id', 'USING btree (keyword_set_id)')],
   triggers: [setTimestamp('set_timestamp_keyword_rules')],
-  comment: 'Stores individual keyword rules associated with a keyword set.',
+  comment: 'Keyword rules (string or regex) that make up a keyword set',
 });
 
 export const mfaBackupCodes: TableDef = table({
@@ -168,7 +169,7 @@ export const mfaBackupCodes: TableDef = table({
     idx('idx_mfa_backup_codes_active', 'USING btree (user_id, is_active) WHERE (is_active = true)'),
     idx('idx_mfa_backup_codes_user_id', 'USING btree (user_id)'),
   ],
-  comment: 'Stores hashed backup codes for MFA recovery',
+  comment: 'Hashed one-time MFA backup codes',
 });
 
 export const mfaDevices: TableDef = table({
@@ -209,7 +210,7 @@ export const mfaDevices: TableDef = table({
     idx('idx_mfa_devices_type', 'USING btree (device_type)'),
   ],
   triggers: [setTimestamp('update_mfa_devices_updated_at', 'public.update_mfa_updated_at()')],
-  comment: 'Stores MFA device configurations (TOTP, WebAuthn, etc.)',
+  comment: 'Registered MFA devices (TOTP, WebAuthn, SMS, e-mail); at most one primary per user',
   conversionIssues: [
     {
       id: 'mfa_devices.is_primary.duplicate',
@@ -254,7 +255,7 @@ export const mfaVerificationAttempts: TableDef = table({
     idx('idx_mfa_verification_attempts_timestamp', 'USING btree (attempted_at)'),
     idx('idx_mfa_verification_attempts_success', 'USING btree (user_id, success, attempted_at)'),
   ],
-  comment: 'Logs MFA verification attempts for security audit and rate limiting',
+  comment: 'Every MFA verification attempt, for audit and rate limiting',
 });
 
 export const mfaPolicies: TableDef = table({
@@ -283,7 +284,7 @@ export const mfaPolicies: TableDef = table({
     fk('mfa_policies_updated_by_fkey', 'updated_by', 'auth', 'users', 'SET NULL'),
   ],
   triggers: [setTimestamp('update_mfa_policies_updated_at', 'public.update_mfa_updated_at()')],
-  comment: 'Organizational MFA policies and requirements',
+  comment: 'Organisation-wide MFA requirements',
 });
 
 /*
@@ -313,7 +314,7 @@ export const encryptedApiKeys: TableDef = table({
     idx('idx_encrypted_api_keys_expires_at', 'USING btree (expires_at) WHERE (expires_at IS NOT NULL)'),
     idx('idx_encrypted_api_keys_user_id', 'USING btree (user_id)'),
   ],
-  comment: 'Stores encrypted API keys for external service integrations',
+  comment: 'API keys stored encrypted at field level',
 });
 
 export const encryptedConfigs: TableDef = table({
@@ -342,7 +343,7 @@ export const encryptedConfigs: TableDef = table({
   triggers: [
     setTimestamp('update_encrypted_configs_timestamp_trigger', 'public.update_encrypted_configs_timestamp()'),
   ],
-  comment: 'Stores encrypted configuration values and secrets',
+  comment: 'Sensitive configuration values stored encrypted',
 });
 
 export const encryptionAuditLog: TableDef = table({
@@ -373,7 +374,7 @@ export const encryptionAuditLog: TableDef = table({
     idx('idx_encryption_audit_log_timestamp', 'USING btree ("timestamp" DESC)'),
     idx('idx_encryption_audit_log_user_id', 'USING btree (user_id, "timestamp" DESC)'),
   ],
-  comment: 'Audit log for all encryption/decryption operations',
+  comment: 'Audit trail of encryption and decryption operations',
 });
 
 export const encryptionKeyRotations: TableDef = table({
