@@ -174,14 +174,15 @@ DECLARE
 BEGIN
   FOR c IN SELECT * FROM safety.integrity_monitoring WHERE enabled ORDER BY check_name LOOP
     BEGIN
-      EXECUTE format('SELECT count(*), coalesce((array_agg(k))[1:5], ''{}'') FROM (%s) q(k)', c.check_sql)
+      EXECUTE format('SELECT (SELECT count(*) FROM (%1$s) q(k)),
+                             (SELECT coalesce(jsonb_agg(k), ''[]'') FROM (SELECT k FROM (%1$s) q(k) LIMIT 5) x)', c.check_sql)
         INTO v_count, v_samples;
       UPDATE safety.integrity_monitoring
          SET last_run_at = now(), last_violation_count = v_count, last_error = NULL
        WHERE check_name = c.check_name;
       IF v_count > 0 THEN
         INSERT INTO safety.integrity_violations (check_name, violation_count, sample_keys)
-        VALUES (c.check_name, v_count, to_jsonb(v_samples));
+        VALUES (c.check_name, v_count, v_samples);
       ELSE
         UPDATE safety.integrity_violations SET resolved_at = now()
          WHERE check_name = c.check_name AND resolved_at IS NULL;
