@@ -205,7 +205,11 @@ const FUNCTION_KINDS: Record<string, CatalogFunction['kind']> = {
   a: 'aggregate',
   w: 'window',
 };
-const VOLATILITY: Record<string, CatalogFunction['volatility']> = { i: 'immutable', s: 'stable', v: 'volatile' };
+const VOLATILITY: Record<string, CatalogFunction['volatility']> = {
+  i: 'immutable',
+  s: 'stable',
+  v: 'volatile',
+};
 
 /** The key list of an index definition: the text inside `USING method ( ... )`, parentheses balanced. */
 export function indexKeys(definition: string): string {
@@ -248,8 +252,8 @@ const NOT_EXTENSION_MEMBER = (cls: string, oidExpr: string) =>
  * printed names are qualified) and restored afterwards.
  */
 export async function readCatalog(client: pg.ClientBase, schemas: string[]): Promise<Catalog> {
-  const saved = (await client.query<{ sp: string }>('SELECT current_setting($1) AS sp', ['search_path'])).rows[0]!
-    .sp;
+  const saved = (await client.query<{ sp: string }>('SELECT current_setting($1) AS sp', ['search_path']))
+    .rows[0]!.sp;
   await client.query('SELECT set_config($1, $2, false)', ['search_path', 'pg_catalog']);
   try {
     return await readWithQualifiedNames(client, schemas);
@@ -259,7 +263,8 @@ export async function readCatalog(client: pg.ClientBase, schemas: string[]): Pro
 }
 
 async function readWithQualifiedNames(client: pg.ClientBase, schemas: string[]): Promise<Catalog> {
-  const q = async <R extends pg.QueryResultRow>(text: string) => (await client.query<R>(text, [schemas])).rows;
+  const q = async <R extends pg.QueryResultRow>(text: string) =>
+    (await client.query<R>(text, [schemas])).rows;
 
   const present = await q<{ nspname: string }>(
     'SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[]) ORDER BY nspname COLLATE "C"',
@@ -636,12 +641,21 @@ export function looseCatalog(c: Catalog): Catalog {
         generated: norm(col.generated),
         comment: mark(col.comment),
       })),
-      constraints: t.constraints.map((k) => ({ ...k, definition: normalizeExpr(k.definition), comment: mark(k.comment) })),
+      constraints: t.constraints.map((k) => ({
+        ...k,
+        definition: normalizeExpr(k.definition),
+        comment: mark(k.comment),
+      })),
       indexes: t.indexes.map(idx),
       triggers: t.triggers.map((tr) => ({ ...tr, definition: null, comment: mark(tr.comment) })),
       policies: t.policies.map((p) => ({ ...p, using: norm(p.using), withCheck: norm(p.withCheck) })),
     })),
-    views: c.views.map((v) => ({ ...v, definition: null, indexes: v.indexes.map(idx), comment: mark(v.comment) })),
+    views: c.views.map((v) => ({
+      ...v,
+      definition: null,
+      indexes: v.indexes.map(idx),
+      comment: mark(v.comment),
+    })),
     functions: c.functions.map((f) => ({ ...f, bodyHash: null, comment: mark(f.comment) })),
     sequences: c.sequences,
   };
@@ -679,7 +693,14 @@ const ITEM: Record<string, string> = {
   grants: 'grant to',
 };
 
-function diffInto(path: string, field: string, a: unknown, b: unknown, labels: DiffLabels, out: string[]): void {
+function diffInto(
+  path: string,
+  field: string,
+  a: unknown,
+  b: unknown,
+  labels: DiffLabels,
+  out: string[],
+): void {
   const at = path ? `${path}: ` : '';
   if (Array.isArray(a) && Array.isArray(b) && [...a, ...b].every((x) => elementKey(x) !== undefined)) {
     const item = ITEM[field] ?? field;
@@ -694,7 +715,9 @@ function diffInto(path: string, field: string, a: unknown, b: unknown, labels: D
       const common = ka.filter((k) => mb.has(k));
       const commonB = kb.filter((k) => ma.has(k));
       if (common.join(',') !== commonB.join(','))
-        out.push(`${at}column order: ${labels.a} (${common.join(', ')}), ${labels.b} (${commonB.join(', ')})`);
+        out.push(
+          `${at}column order: ${labels.a} (${common.join(', ')}), ${labels.b} (${commonB.join(', ')})`,
+        );
     }
     return;
   }
@@ -712,12 +735,14 @@ function diffInto(path: string, field: string, a: unknown, b: unknown, labels: D
       const sub = ra[k];
       const subB = rb[k];
       const nested = (typeof sub === 'object' && sub !== null) || (typeof subB === 'object' && subB !== null);
-      if (nested && (Array.isArray(sub) || Array.isArray(subB)) && ITEM[k]) diffInto(path, k, sub, subB, labels, out);
+      if (nested && (Array.isArray(sub) || Array.isArray(subB)) && ITEM[k])
+        diffInto(path, k, sub, subB, labels, out);
       else diffInto(path ? `${path}: ${k}` : k, k, sub, subB, labels, out);
     }
     return;
   }
-  if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: ${labels.a} ${show(a)}, ${labels.b} ${show(b)}`);
+  if (JSON.stringify(a) !== JSON.stringify(b))
+    out.push(`${path}: ${labels.a} ${show(a)}, ${labels.b} ${show(b)}`);
 }
 
 /**
