@@ -115,6 +115,23 @@ export class LedgerWriter {
     }
   }
 
+  /** Create the file (truncating it); an unwritable path is a DFC_CONFIG error, not a crash later. */
+  static async open(path: string, header: Omit<LedgerHeader, 'type' | 'version'>): Promise<LedgerWriter> {
+    const w = new LedgerWriter(path, header);
+    await new Promise<void>((resolve, reject) => {
+      w.out.once('ready', () => resolve());
+      w.out.once('error', (cause) =>
+        reject(
+          new DfcError('DFC_CONFIG', `cannot write the ledger ${path}: ${cause.message}`, {
+            fix: 'pass a --ledger path in a writable directory',
+            cause,
+          }),
+        ),
+      );
+    });
+    return w;
+  }
+
   close(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.out.once('error', reject);

@@ -10,6 +10,7 @@
  * This module must never import the engine (src/engine): it is the instrument that checks it.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import pg from 'pg';
 import { connectionError } from '../src/db/connection.js';
 import { DfcError, sqlstate } from '../src/errors.js';
@@ -186,6 +187,7 @@ interface Sample {
 /** Start traffic; returns at once with a handle. `runTraffic` is the awaitable form. */
 export function startTraffic(url: string, opts: TrafficOptions): TrafficHandle {
   const stopper = new AbortController();
+  setMaxListeners(0, stopper.signal); // every sleeping worker listens for the stop
   const phases: string[] = ['before'];
   const handle: TrafficHandle = {
     markPhase: (name) => {
@@ -246,11 +248,17 @@ async function run(
     throw connectionError(url, cause);
   }
 
-  const ledger = new LedgerWriter(opts.ledgerPath, {
-    startedAt: new Date().toISOString(),
-    seed,
-    rate: opts.rate,
-  });
+  let ledger: LedgerWriter;
+  try {
+    ledger = await LedgerWriter.open(opts.ledgerPath, {
+      startedAt: new Date().toISOString(),
+      seed,
+      rate: opts.rate,
+    });
+  } catch (e) {
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    throw e;
+  }
   const samples: Sample[] = [];
   const failures: FailureRecord[] = [];
   const retries: Record<string, number> = {};
@@ -420,7 +428,8 @@ async function run(
     // behind runs back to back (so the achieved rate shows the generator's or the server's limit)
     for (let k = 0; ; k++) {
       const due = t0 + (i * interval) / concurrency + k * interval;
-      if (due >= end || stop.aborted) return;
+      // the run ends on time: a worker that fell behind drops its backlog instead of overrunning
+      if (due >= end || stop.aborted || performance.now() >= end) return;
       await sleep(due - performance.now(), stop);
       if (stop.aborted) return;
       await execute(i, chooseOp(ctx));
