@@ -1178,14 +1178,14 @@ CREATE INDEX "idx_dns_results_domain_name" ON "public"."dns_validation_results" 
 CREATE INDEX "idx_dns_results_status" ON "public"."dns_validation_results" USING btree (validation_status);
 CREATE INDEX "idx_dns_validation_status_checked" ON "public"."dns_validation_results" USING btree (validation_status, last_checked_at DESC);
 CREATE INDEX "idx_dns_results_generated_domain_id" ON "public"."dns_validation_results" USING btree (generated_domain_id);
-CREATE INDEX "idx_dns_results_campaign_status_domain" ON "public"."dns_validation_results" USING btree (dns_campaign_id, validation_status, domain_name);
+CREATE INDEX "idx_dns_results_campaign_created" ON "public"."dns_validation_results" USING btree (dns_campaign_id, created_at DESC);
 
 CREATE INDEX "idx_http_results_campaign_id" ON "public"."http_keyword_results" USING btree (http_keyword_campaign_id);
 CREATE INDEX "idx_http_results_domain_name" ON "public"."http_keyword_results" USING btree (domain_name);
 CREATE INDEX "idx_http_results_status" ON "public"."http_keyword_results" USING btree (validation_status);
 CREATE INDEX "idx_http_validation_status_checked" ON "public"."http_keyword_results" USING btree (validation_status, last_checked_at DESC);
 CREATE INDEX "idx_http_results_dns_result_id" ON "public"."http_keyword_results" USING btree (dns_result_id) WHERE (dns_result_id IS NOT NULL);
-CREATE INDEX "idx_http_results_campaign_status" ON "public"."http_keyword_results" USING btree (http_keyword_campaign_id, validation_status);
+CREATE INDEX "idx_http_results_campaign_created" ON "public"."http_keyword_results" USING btree (http_keyword_campaign_id, created_at DESC);
 
 CREATE INDEX "idx_audit_logs_entity_timestamp" ON "public"."audit_logs" USING btree (entity_id, "timestamp" DESC) WHERE (entity_type = 'Campaign'::text);
 CREATE INDEX "idx_audit_logs_entity_type_id" ON "public"."audit_logs" USING btree (entity_type, entity_id, "timestamp" DESC);

@@ -3,7 +3,8 @@
  * (shared/domainflow/README.md "Where legacy is slow"): the DNS work queue needs an index on the
  * generated_domain_id foreign key (legacy has none: 50–60× slower), counts and pages by campaign
  * want (campaign, status[, name]) composites, and two legacy indexes that exactly duplicate the
- * unique constraints' indexes are dropped.
+ * unique constraints' indexes are dropped. Statements: workload/statements.ts (dns_work_queue,
+ * dns_results_page, http_results_page, jobs_by_campaign).
  */
 import { col, fk, idx, isInetText, isUuidText, NN, table } from './helpers.js';
 import type { TableDef } from './model.js';
@@ -54,12 +55,9 @@ export const dnsValidationResults: TableDef = table({
     // The DNS work queue anti-joins generated_domains to this column; deleting a generated
     // domain (ON DELETE SET NULL) also needs it.
     idx('idx_dns_results_generated_domain_id', 'USING btree (generated_domain_id)'),
-    // counts by (campaign, status) and the HTTP work queue's "resolved domains of a campaign,
-    // by name" are index-only / ordered scans of this one
-    idx(
-      'idx_dns_results_campaign_status_domain',
-      'USING btree (dns_campaign_id, validation_status, domain_name)',
-    ),
+    // result pages by campaign, newest first (ORDER BY created_at DESC LIMIT/OFFSET): an ordered
+    // index scan instead of reading and sorting every result of the campaign
+    idx('idx_dns_results_campaign_created', 'USING btree (dns_campaign_id, created_at DESC)'),
   ],
 });
 
@@ -122,7 +120,8 @@ export const httpKeywordResults: TableDef = table({
     // idx_http_validation_campaign_domain duplicated uq_http_results_campaign_domain: dropped.
     // Deleting DNS results (campaign cascade) sets dns_result_id NULL here: needs an index.
     idx('idx_http_results_dns_result_id', 'USING btree (dns_result_id) WHERE (dns_result_id IS NOT NULL)'),
-    idx('idx_http_results_campaign_status', 'USING btree (http_keyword_campaign_id, validation_status)'),
+    // result pages by campaign, newest first
+    idx('idx_http_results_campaign_created', 'USING btree (http_keyword_campaign_id, created_at DESC)'),
   ],
   // Upstream's update_persona_usage_http / update_proxy_usage triggers are not installed: they
   // update one persona/proxy row per result insert (every worker using the same persona
