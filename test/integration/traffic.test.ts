@@ -168,4 +168,74 @@ describe('traffic + ledger on a legacy database', () => {
     expect(v.mismatches).toEqual([]);
     expect(v.checked).toBeGreaterThan(0);
   });
+  it('reconnects when its connections are terminated: retries counted, 0 failed writes, ledger verifies', async () => {
+    const fresh = await legacyWithData();
+    const ledger3 = path.join(dir, 'ledger-terminate.jsonl');
+    const traffic = startTraffic(fresh, {
+      rate: 100,
+      durationMs: 3000,
+      ledgerPath: ledger3,
+      seed: 5,
+      concurrency: 4,
+    });
+    let killed = 0;
+    for (let round = 0; round < 2; round++) {
+      await sleep(800);
+      killed += await withClient(fresh, async (c) => {
+        const r = await c.query(
+          `SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE application_name = 'domainflow-sim' AND datname = current_database()) t`,
+        );
+        return r.rows[0].n as number;
+      });
+    }
+    const r = await traffic.done;
+    expect(killed).toBeGreaterThanOrEqual(4);
+    expect((r.retries['57P01'] ?? 0) + (r.retries.CONNECTION ?? 0)).toBeGreaterThan(0);
+    expect(r.failedWrites).toBe(0);
+    expect(r.failedReads).toBe(0);
+    expect(r.perPhase.before!.ops).toBeGreaterThan(200);
+    const v = await verifyLedger(fresh, ledger3);
+    expect(v.mismatches).toEqual([]);
+    expect(v.uncertainSkipped).toBe(r.failures.filter((f) => f.uncertain).length);
+  });
+  it('a connection lost during COMMIT is ledgered as uncertain, and verify skips exactly those', async () => {
+    const fresh = await legacyWithData();
+    // a deferred trigger makes COMMIT of any audit row take 300 ms, long enough to kill it there
+    await withClient(fresh, (c) =>
+      c.query(`CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;
+               CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON audit_logs
+                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();`),
+    );
+    const ledger4 = path.join(dir, 'ledger-uncertain.jsonl');
+    const traffic = startTraffic(fresh, {
+      rate: 40,
+      durationMs: 4000,
+      ledgerPath: ledger4,
+      seed: 3,
+      concurrency: 4,
+    });
+    let killed = 0;
+    const until = Date.now() + 3500;
+    while (Date.now() < until) {
+      killed += await withClient(fresh, async (c) => {
+        const r = await c.query(
+          `SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE application_name = 'domainflow-sim' AND state = 'active' AND query = 'COMMIT') t`,
+        );
+        return r.rows[0].n as number;
+      });
+      await sleep(100);
+    }
+    const r = await traffic.done;
+    expect(killed).toBeGreaterThan(0);
+    expect(r.uncertainWrites).toBeGreaterThan(0);
+    expect(r.failedWrites).toBe(0);
+    const uncertainEntries = (await readLedger(ledger4)).filter((x) => x.uncertain).length;
+    expect(uncertainEntries).toBeGreaterThanOrEqual(r.uncertainWrites);
+    const v = await verifyLedger(fresh, ledger4);
+    expect(v.uncertainSkipped).toBe(uncertainEntries);
+    expect(v.mismatches).toEqual([]);
+  });
 });
