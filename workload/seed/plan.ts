@@ -190,7 +190,10 @@ export function buildPlan(seed: number, domains: number, asOf = DEFAULT_AS_OF): 
   // Generation campaigns: the active ones own the N domains; two idle ones cover pending/queued.
   const nActive = Math.max(6, Math.ceil(domains / 20_000));
   const sizes = split(rng, domains, nActive);
-  const statusOf = (k: number) => (k < WORKED.length ? WORKED[k]! : rng.weighted(WORKED_WEIGHTS));
+  // The first six campaigns of each type cover every working status (rotated per type), the rest
+  // are drawn with production-like weights.
+  const statusOf = (k: number, shift = 0) =>
+    k < WORKED.length ? WORKED[(k + shift) % WORKED.length]! : rng.weighted(WORKED_WEIGHTS);
   const configs = new Map<string, { gen: GenParams; next: number }>();
   const gens: PlannedCampaign[] = [];
   let row = 0;
@@ -260,7 +263,7 @@ export function buildPlan(seed: number, domains: number, asOf = DEFAULT_AS_OF): 
   let dnsRow = 0;
   const dnsOf = new Map<PlannedCampaign, PlannedCampaign>();
   gens.forEach((g, k) => {
-    const d = newCampaign('dns_validation', statusOf(k + 2), `DNS check: ${g.name}`);
+    const d = newCampaign('dns_validation', statusOf(k, 2), `DNS check: ${g.name}`);
     d.source = g;
     d.rows = Math.round(g.rows * 0.3);
     d.firstRow = dnsRow;
@@ -280,7 +283,7 @@ export function buildPlan(seed: number, domains: number, asOf = DEFAULT_AS_OF): 
   // resolved DNS results; one in four reads the generated domains directly.
   let httpRow = 0;
   gens.forEach((g, k) => {
-    const h = newCampaign('http_keyword_validation', statusOf(k + 4), `Keyword scan: ${g.name}`);
+    const h = newCampaign('http_keyword_validation', statusOf(k, 4), `Keyword scan: ${g.name}`);
     const want = Math.round(g.rows * 0.1);
     const d = dnsOf.get(g)!;
     if (k % 4 === 3) {
