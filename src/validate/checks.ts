@@ -30,6 +30,15 @@ export const EXPECTED_MIGRATION_VERSION = 17;
 const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const litArray = (xs: readonly string[]) => `ARRAY[${xs.map(lit).join(', ')}]::text[]`;
 
+/**
+ * `schema.name` exists, read from the catalog: unlike to_regclass() it does not fail with
+ * "permission denied for schema" when the role lacks USAGE (validate must still report that).
+ */
+export const relExistsSql = (qualified: string) => {
+  const [schema, name] = qualified.split('.');
+  return `EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${lit(schema!)} AND c.relname = ${lit(name!)})`;
+};
+
 /** `schema.name` of every DomainFlow table the engine reads: the v2 tables' legacy sources + golang-migrate's. */
 export function legacyTableNames(def = V2): string[] {
   const names = new Set(def.tables.map((t) => `${t.legacy.schema}.${t.legacy.name}`));
@@ -77,7 +86,7 @@ const MIGRATION_ABSENT: ValidationCheck = {
   id: 'migration_absent',
   requires: [],
   needsCompleteLegacy: false,
-  sql: `SELECT CASE WHEN to_regclass('public.schema_migrations') IS NULL THEN jsonb_build_object(
+  sql: `SELECT CASE WHEN NOT ${relExistsSql('public.schema_migrations')} THEN jsonb_build_object(
   'facts', jsonb_build_object('migration', jsonb_build_object('present', false, 'expected_version', ${EXPECTED_MIGRATION_VERSION})),
   'problems', jsonb_build_array(${problem(
     'not_domainflow',
@@ -151,7 +160,8 @@ st AS (
     FROM req LEFT JOIN pg_extension e ON e.extname = req.name
              LEFT JOIN pg_available_extensions a ON a.name = req.name
 ),
-pre AS (SELECT 'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) AS ok)
+-- pg_settings, not current_setting(): a role without pg_read_all_settings gets NULL (unknown), not an error
+pre AS (SELECT 'pg_stat_statements' = ANY (string_to_array(replace((SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'), ' ', ''), ',')) AS ok)
 SELECT jsonb_build_object(
   'facts', jsonb_build_object('extensions', (SELECT jsonb_object_agg(name, jsonb_build_object('installed', installed, 'available', available)) FROM st)
                               || jsonb_build_object('pg_stat_statements_preloaded', (SELECT ok FROM pre))),
@@ -163,6 +173,7 @@ SELECT jsonb_build_object(
   )} ORDER BY name), '[]') FROM st WHERE installed IS NULL AND name <> 'pg_stat_statements'),
   'warnings', ${arrayOf([
     `CASE WHEN (SELECT installed FROM st WHERE name = 'pg_stat_statements') IS NULL THEN jsonb_build_object('code', 'pg_stat_statements_missing', 'reason', 'pg_stat_statements is not installed: query timings before/after cannot be compared', 'fix', 'CREATE EXTENSION pg_stat_statements (the library must also be preloaded)') END`,
+    `CASE WHEN (SELECT ok FROM pre) IS NULL THEN jsonb_build_object('code', 'pg_stat_statements_preload_unknown', 'reason', 'this role cannot read shared_preload_libraries, so whether pg_stat_statements is preloaded is unknown', 'fix', 'GRANT pg_read_all_settings to the role, or check postgresql.conf (optional: only monitoring needs it)') END`,
     `CASE WHEN NOT (SELECT ok FROM pre) THEN jsonb_build_object('code', 'pg_stat_statements_not_preloaded', 'reason', 'pg_stat_statements is not in shared_preload_libraries: its views will not work', 'fix', 'add pg_stat_statements to shared_preload_libraries in postgresql.conf and restart the server (optional: only monitoring needs it)') END`,
   ])}) AS r`,
 };
@@ -173,7 +184,8 @@ const SESSION_COLUMNS = [
   'screen_resolution',
   'user_agent_hash',
 ];
-const sessionColumnsPresent = `(SELECT count(*) FROM pg_attribute a WHERE a.attrelid = to_regclass('auth.sessions')
+const sessionColumnsPresent = `(SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'auth' AND c.relname = 'sessions' AND c.relkind IN ('r', 'p')
     AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (${litArray(SESSION_COLUMNS)})) = ${SESSION_COLUMNS.length}`;
 
 const CATALOG_FACTS: ValidationCheck = {
@@ -342,7 +354,7 @@ const BOOKKEEPING_CLASH: ValidationCheck = {
     `format('rename it (ALTER SCHEMA %I RENAME TO %I) or drop it if it is left over from the upstream consolidation scripts', n.nspname, n.nspname || '_old')`,
   )} ORDER BY n.nspname), '[]')
   FROM pg_namespace n WHERE n.nspname = ANY (${litArray(BOOKKEEPING_SCHEMAS)})
-   AND to_regclass('consolidation.bookkeeping_version') IS NULL)) AS r`,
+   AND NOT ${relExistsSql('consolidation.bookkeeping_version')})) AS r`,
 };
 
 /** Legacy primary-key columns of a v2 table (v2 key columns mapped back to their legacy names). */
@@ -406,10 +418,12 @@ export function validationChecks(def = V2): ValidationCheck[] {
 export const GATE_SQL = `SELECT coalesce(($1::jsonb -> 'migration' ->> 'version') = '${EXPECTED_MIGRATION_VERSION}'
   AND ($1::jsonb -> 'migration' ->> 'dirty') = 'false', false) AS ok`;
 
-/** A check that raised an error becomes this problem (the same text in TS and plpgsql). */
+/** A check that raised an error ($1 check id, $2 message, $3 SQLSTATE) becomes this problem, in TS and plpgsql alike. */
 export const CHECK_FAILED_SQL = `SELECT jsonb_build_object('code', 'check_failed', 'category', 'check', 'check', $1::text,
   'reason', format('check %s could not run: %s', $1::text, $2::text),
-  'fix', 'the live catalog differs from what the check expects (see catalog drift in dfc validate); correct the schema or report the check') AS p`;
+  'fix', CASE WHEN $3::text = '42501'
+    THEN 'run dfc validate as the role that owns the DomainFlow tables (or grant this role SELECT on them and USAGE on schema auth)'
+    ELSE 'the live catalog differs from what the check expects (see catalog drift in dfc validate); correct the schema or report the check' END) AS p`;
 
 /** $1 facts, $2 problems, $3 warnings, $4 skipped → the report (guide fields first). */
 export const ASSEMBLE_SQL = `SELECT jsonb_build_object(

@@ -7,6 +7,7 @@ import {
   ASSEMBLE_SQL,
   CHECK_FAILED_SQL,
   GATE_SQL,
+  relExistsSql,
   type ValidationCheck,
   validationChecks,
 } from './checks.js';
@@ -34,7 +35,7 @@ function renderCheck(c: ValidationCheck): string {
       problems := problems || coalesce(r -> 'problems', '[]');
       warnings := warnings || coalesce(r -> 'warnings', '[]');
     EXCEPTION WHEN OTHERS THEN
-      EXECUTE ${dollar(CHECK_FAILED_SQL)} INTO p USING ${lit(c.id)}::text, SQLERRM;
+      EXECUTE ${dollar(CHECK_FAILED_SQL)} INTO p USING ${lit(c.id)}::text, SQLERRM, SQLSTATE;
       problems := problems || jsonb_build_array(p);
     END;`;
   const gated = c.needsCompleteLegacy
@@ -46,7 +47,7 @@ function renderCheck(c: ValidationCheck): string {
     END IF;`
     : run;
   if (c.requires.length === 0) return `  -- ${c.id}\n  ${gated}`;
-  const cond = c.requires.map((r) => `to_regclass(${lit(r)}) IS NOT NULL`).join(' AND ');
+  const cond = c.requires.map(relExistsSql).join(' AND ');
   return `  -- ${c.id}
   IF ${cond} THEN
     ${gated}

@@ -7,11 +7,12 @@
  */
 import type pg from 'pg';
 import { redactUrl, withClient } from '../db/connection.js';
-import { DfcError } from '../errors.js';
+import { DfcError, sqlstate } from '../errors.js';
 import {
   ASSEMBLE_SQL,
   CHECK_FAILED_SQL,
   GATE_SQL,
+  relExistsSql,
   type ValidationCheck,
   validationChecks,
 } from './checks.js';
@@ -95,8 +96,7 @@ async function runCheck(
 ): Promise<void> {
   if (check.requires.length) {
     const r = await c.query<{ ok: boolean }>(
-      'SELECT bool_and(to_regclass(x) IS NOT NULL) AS ok FROM unnest($1::text[]) x',
-      [check.requires],
+      `SELECT ${check.requires.map(relExistsSql).join(' AND ')} AS ok`,
     );
     if (!r.rows[0]?.ok) {
       acc.skipped.push({ check: check.id, reason: skipReason.missing(check) });
@@ -113,8 +113,12 @@ async function runCheck(
   // a savepoint per check: one failing check (e.g. a drifted column) must not hide the others
   await c.query('SAVEPOINT dfc_check');
   try {
-    const r = await c.query<{ r: { facts?: object; problems?: unknown[]; warnings?: unknown[] } }>(check.sql);
-    const out = r.rows[0]?.r ?? {};
+    // first column whatever its name, as plpgsql's EXECUTE ... INTO does
+    const r = await c.query<[{ facts?: object; problems?: unknown[]; warnings?: unknown[] } | null]>({
+      text: check.sql,
+      rowMode: 'array',
+    });
+    const out = r.rows[0]?.[0] ?? {};
     Object.assign(acc.facts, out.facts ?? {});
     acc.problems.push(...(out.problems ?? []));
     acc.warnings.push(...(out.warnings ?? []));
@@ -122,7 +126,7 @@ async function runCheck(
   } catch (e) {
     await c.query('ROLLBACK TO SAVEPOINT dfc_check');
     const msg = e instanceof Error ? e.message : String(e);
-    const p = await c.query<{ p: unknown }>(CHECK_FAILED_SQL, [check.id, msg]);
+    const p = await c.query<{ p: unknown }>(CHECK_FAILED_SQL, [check.id, msg, sqlstate(e) ?? null]);
     acc.problems.push(p.rows[0]!.p);
   }
 }
