@@ -10,8 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import { DfcError } from '../../src/errors.js';
 import { installV2 } from '../../src/install.js';
+import { V2 } from '../../src/schema/v2/index.js';
 import { renderInstallSql } from '../../src/schema/v2/render.js';
+import { auditLogs } from '../../src/schema/v2/tables-results.js';
 import { V2_SQL_PATH } from '../../src/schema/v2/write-sql.js';
+import { quoteIdent } from '../../src/sql/sql.js';
 import { APP_STATEMENTS } from '../../workload/statements.js';
 import { freshDatabase } from '../helpers/db.js';
 
@@ -575,6 +578,67 @@ describe('the simulated DomainFlow service on v2', () => {
       }
       await c.query('ROLLBACK');
       expect(failures).toEqual([]);
+    });
+  });
+});
+
+describe('conversion issues', () => {
+  it('every predicate runs on the legacy schema, and flags exactly the rows that would not convert', async () => {
+    const legacy = await freshDatabase('legacy');
+    await withClient(legacy, async (c) => {
+      for (const t of V2.tables)
+        for (const issue of t.conversionIssues) {
+          const from = `${quoteIdent(t.legacy.schema)}.${quoteIdent(t.legacy.name)} s`;
+          await c.query(`SELECT count(*) FROM ${from} WHERE ${issue.predicate}`).catch((e) => {
+            throw new Error(`${issue.id}: ${(e as Error).message}`);
+          });
+        }
+      const audit = auditLogs.conversionIssues;
+      const uuidIssue = audit.find((i) => i.id === 'audit_logs.user_id.not_uuid');
+      const inetIssue = audit.find((i) => i.id === 'audit_logs.client_ip.not_inet');
+      // candidates PostgreSQL does and does not accept; a predicate that lets a value through must mean the cast works
+      const uuids = [
+        'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+        '{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}',
+        'a0eebc999c0b4ef8bb6d6bb9bd380a11',
+        'a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11',
+        'system',
+        'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1',
+        ' a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+        '',
+      ];
+      const ips = [
+        '10.0.0.1',
+        '192.168.1.0/24',
+        '::1',
+        '2001:DB8::1',
+        'fe80::1/64',
+        '::',
+        'unknown',
+        '300.1.1.1',
+        '1.2.3',
+        '',
+      ];
+      for (const [issue, values, type] of [
+        [uuidIssue, uuids, 'uuid'],
+        [inetIssue, ips, 'inet'],
+      ] as const) {
+        const column = type === 'uuid' ? 'user_id' : 'client_ip';
+        for (const v of values) {
+          const flagged = (
+            await one<{ f: boolean }>(
+              c,
+              `SELECT (${issue?.predicate}) AS f FROM (SELECT $1::text AS ${column}) s`,
+              [v],
+            )
+          ).f;
+          const casts = await c.query(`SELECT $1::text::${type}`, [v]).then(
+            () => true,
+            () => false,
+          );
+          expect({ v, flagged }).toEqual({ v, flagged: !casts });
+        }
+      }
     });
   });
 });
