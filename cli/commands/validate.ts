@@ -41,6 +41,9 @@ export function renderReport(r: ValidationReport): string {
     `  catalog drift       ${r.catalog_drift.checked ? `${r.catalog_drift.differences?.length ?? 0} difference(s)` : `not checked: ${r.catalog_drift.note}`}`,
     `  guide fields        table_count=${r.table_count} session_auth_migrated=${r.session_auth_migrated} invalid_users=${r.invalid_users} orphaned_domains=${r.orphaned_domains} total_integrity_issues=${r.total_integrity_issues}`,
   ];
+  const drift = r.catalog_drift.differences ?? [];
+  for (const d of drift.slice(0, 10)) lines.push(`    ${d}`);
+  if (drift.length > 10) lines.push(`    ... ${drift.length - 10} more (dfc validate --json)`);
   if (r.skipped_checks.length)
     lines.push(`  skipped checks      ${r.skipped_checks.length} (${r.skipped_checks[0]!.reason}, ...)`);
   for (const w of r.warnings) lines.push(`warning: ${w.reason}\n  fix: ${w.fix}`);

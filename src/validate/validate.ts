@@ -3,11 +3,16 @@
  * in one REPEATABLE READ, READ ONLY transaction (one snapshot, and the server itself refuses any
  * write), installs nothing, and runs the checks of checks.ts — the same SQL the installed
  * consolidation.validate_current_schema() runs — plus the catalog comparison only TypeScript can
- * do (the expected legacy catalog ships as data with the package).
+ * do (the expected legacy catalog ships as data with the package). Drift is a warning: real
+ * databases diverge, and the engine is driven by the live catalog.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import { redactUrl, withClient } from '../db/connection.js';
 import { DfcError, sqlstate } from '../errors.js';
+import { LEGACY_DIR } from '../migrate/runner.js';
+import { type Catalog, diffCatalogs, looseCatalog, readCatalog } from '../schema/catalog.js';
 import {
   ASSEMBLE_SQL,
   CHECK_FAILED_SQL,
@@ -42,7 +47,8 @@ export interface ValidationWarning {
 export interface CatalogDrift {
   checked: boolean;
   note?: string;
-  differences?: unknown[];
+  /** one line per difference, `expected` vs `live` (diffCatalogs) */
+  differences?: string[];
 }
 
 /** The guide's fields first (same names as consolidation.validate_current_schema()), then ours. */
@@ -148,6 +154,44 @@ export async function runValidationChecks(
 }
 
 /**
+ * The expected legacy catalog (generated from the data dictionary + errata, never from a database).
+ * Shipped as src/schema/legacy-catalog.json; a development checkout falls back to the test fixture
+ * it is generated as.
+ */
+export function expectedLegacyCatalog(): Catalog {
+  const root = path.dirname(path.dirname(LEGACY_DIR));
+  const candidates = [
+    path.join(root, 'src', 'schema', 'legacy-catalog.json'),
+    path.join(root, 'test', 'fixtures', 'legacy-catalog.json'),
+  ];
+  const file = candidates.find((f) => existsSync(f));
+  if (!file)
+    throw new DfcError('DFC_INTERNAL', 'the expected legacy catalog is not installed with dfc', {
+      fix: `reinstall dfc; one of ${candidates.join(', ')} must exist`,
+    });
+  return JSON.parse(readFileSync(file, 'utf8')) as Catalog;
+}
+
+/** Live public/auth catalog vs the expected legacy one, compared at the dictionary's level of detail. */
+async function catalogDrift(c: pg.ClientBase, isDomainFlow: boolean): Promise<CatalogDrift> {
+  if (!isDomainFlow) return { checked: false, note: 'not a DomainFlow database: nothing to compare' };
+  await c.query('SAVEPOINT dfc_catalog');
+  try {
+    const live = looseCatalog(await readCatalog(c, ['public', 'auth']));
+    const differences = diffCatalogs(expectedLegacyCatalog(), live, { a: 'expected', b: 'live' });
+    await c.query('RELEASE SAVEPOINT dfc_catalog');
+    return { checked: true, differences };
+  } catch (e) {
+    await c.query('ROLLBACK TO SAVEPOINT dfc_catalog');
+    if (e instanceof DfcError) throw e;
+    return {
+      checked: false,
+      note: `the catalog could not be read: ${e instanceof Error ? e.message : String(e)}`,
+    };
+  }
+}
+
+/**
  * Validate the database at `url` without changing it.
  *
  * @example
@@ -161,12 +205,13 @@ export async function validateDatabase(url: string): Promise<ValidationReport> {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
         const base = await runValidationChecks(c);
-        // TODO(integration): compare with the expected legacy catalog once src/schema/catalog.ts
-        // (readCatalog/diffCatalogs) and src/schema/legacy-catalog.json land; drift is a warning.
-        const catalog_drift: CatalogDrift = {
-          checked: false,
-          note: 'catalog comparison not integrated yet (needs src/schema/catalog.ts)',
-        };
+        const catalog_drift = await catalogDrift(c, base.facts.migration?.present === true);
+        if (catalog_drift.differences?.length)
+          base.warnings.push({
+            code: 'catalog_drift',
+            reason: `the catalog of public/auth differs from the expected legacy catalog (000017, model C + errata) in ${catalog_drift.differences.length} place(s): the engine follows the live catalog, but review each difference`,
+            fix: 'see catalog_drift.differences (dfc validate --json); restore objects that were changed by hand, or accept the difference knowingly',
+          });
         return { ...base, catalog_drift, target: redactUrl(url) };
       } finally {
         await c.query('ROLLBACK').catch(() => {});

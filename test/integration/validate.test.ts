@@ -94,6 +94,7 @@ describe('dfc validate on seeded legacy data', () => {
     expect(r.facts.space!.domainflow_bytes).toBeGreaterThan(0);
     expect(r.facts.space!.shadow_copy_bytes_estimate).toBe(Math.ceil(r.facts.space!.domainflow_bytes * 1.5));
     expect(r.skipped_checks.filter((s) => s.reason.includes('migration'))).toEqual([]);
+    expect(r.catalog_drift).toEqual({ checked: true, differences: [] });
   });
 
   it('says not ready on --dirty data, with the exact count per reason, samples and fixes', async () => {
@@ -254,6 +255,10 @@ describe('dfc validate refuses, with reason and fix', () => {
     ]);
     expect(codes(r)).toEqual(['foreign_dependent', 'foreign_dependent', 'foreign_dependent']);
     expect(r.problems[2]!.fix).toContain('recreate it afterwards');
+    // the foreign trigger is also catalog drift (a warning: the engine follows the live catalog)
+    expect(r.catalog_drift.checked).toBe(true);
+    expect(r.catalog_drift.differences!.join('\n')).toContain('reporting_touch');
+    expect(r.warnings.map((w) => w.code)).toContain('catalog_drift');
   });
 
   it('a role that does not own the tables', async () => {
