@@ -45,6 +45,8 @@ const updatable = (c: Campaign) => c.status in EDGES;
 const STATUSES = Object.keys(EDGES);
 
 const ONE: OpResult = { entries: [] };
+/** DNS results stored per work-queue fetch. */
+const DNS_PER_BATCH = 3;
 
 const pick = <T>(r: () => number, xs: readonly T[]): T | undefined => xs[Math.floor(r() * xs.length)];
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
@@ -382,30 +384,40 @@ const writes: Record<string, Make> = {
     if (!gen) return undefined;
     // results belong to a DNS campaign we own (else to the generation campaign itself)
     const dnsCamp = w.campaigns.pick(r, (c) => c.type === 'dns_validation') ?? gen;
-    const id = randomUUID();
-    const status = pick(r, ['resolved', 'resolved', 'unresolved', 'timeout'])!;
-    const records = JSON.stringify({ A: [ip(r)], ttl: int(r, 60, 3600) });
-    const persona = r() < 0.5 ? (pick(r, w.personas) ?? null) : null;
-    const which = r();
+    const results = Array.from({ length: DNS_PER_BATCH }, () => ({
+      id: randomUUID(),
+      status: pick(r, ['resolved', 'resolved', 'unresolved', 'timeout'])!,
+      records: JSON.stringify({ A: [ip(r)], ttl: int(r, 60, 3600) }),
+      persona: r() < 0.5 ? (pick(r, w.personas) ?? null) : null,
+      which: r(),
+    }));
     return write('dns_insert', async (c) => {
-      // a random one of the first few, so a name clash on one domain does not stall the queue
-      const queue = await q(c, 'dns_work_queue', [gen.id, 5]);
-      const dom = queue.rows[Math.floor(which * queue.rows.length)];
-      if (!dom) return ONE;
-      const ins = await q(c, 'dns_result_insert', [
-        id,
-        dnsCamp.id,
-        dom.id,
-        dom.domain_name,
-        status,
-        records,
-        persona,
-        1,
-      ]);
+      // the DNS worker fetches a batch (LIMIT 100 as the service does: on legacy a small LIMIT makes
+      // the planner pick a nested-loop anti join over the unindexed generated_domain_id, 100× slower)
+      // and stores results for a few random domains of it, so one name clash cannot stall the queue
+      const queue = (await q(c, 'dns_work_queue', [gen.id, 100])).rows;
+      const out: Draft[] = [];
+      const added: { id: string; domainName: string }[] = [];
+      for (const res of results) {
+        const dom = queue.splice(Math.floor(res.which * queue.length), 1)[0];
+        if (!dom) break;
+        const ins = await q(c, 'dns_result_insert', [
+          res.id,
+          dnsCamp.id,
+          dom.id,
+          dom.domain_name,
+          res.status,
+          res.records,
+          res.persona,
+          1,
+        ]);
+        out.push(...entries('public.dns_validation_results', 'insert', 'dns_insert', ins.rows));
+        if (ins.rows.length) added.push({ id: res.id, domainName: dom.domain_name });
+      }
       return {
-        entries: entries('public.dns_validation_results', 'insert', 'dns_insert', ins.rows),
+        entries: out,
         after: () => {
-          if (ins.rows.length) w.dnsResults.add({ id, campaignId: dnsCamp.id, domainName: dom.domain_name });
+          for (const a of added) w.dnsResults.add({ ...a, campaignId: dnsCamp.id });
         },
       };
     });

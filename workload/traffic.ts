@@ -85,8 +85,8 @@ export interface TrafficReport {
   retries: Record<string, number>;
   latency: { reads: LatencyStats; writes: LatencyStats };
   perPhase: Record<string, PhaseReport>;
-  /** ok/failed count per op name */
-  opCounts: Record<string, { ok: number; failed: number }>;
+  /** ok/failed count and slowest latency (ms) per op name */
+  opCounts: Record<string, { ok: number; failed: number; maxMs: number }>;
   ledgerEntries: number;
   /** ledger entries per table and kind ('update_null' = an update that wrote at least one NULL) */
   ledgerSummary: Record<string, Record<'insert' | 'update' | 'update_null' | 'delete', number>>;
@@ -262,7 +262,7 @@ async function run(
   const samples: Sample[] = [];
   const failures: FailureRecord[] = [];
   const retries: Record<string, number> = {};
-  const opCounts: Record<string, { ok: number; failed: number }> = {};
+  const opCounts: TrafficReport['opCounts'] = {};
   const ledgerSummary: TrafficReport['ledgerSummary'] = {};
   const failedByPhase = new Map<number, { reads: number; writes: number }>();
   let recent: number[] = []; // latencies since the last progress tick
@@ -287,7 +287,7 @@ async function run(
   const execute = async (i: number, op: Op): Promise<void> => {
     const started = performance.now();
     const phase = phases.length - 1;
-    const counts = opCounts[op.name] ?? { ok: 0, failed: 0 };
+    const counts = opCounts[op.name] ?? { ok: 0, failed: 0, maxMs: 0 };
     opCounts[op.name] = counts;
     let ok = false;
     for (let attempt = 1; ; attempt++) {
@@ -350,6 +350,7 @@ async function run(
       }
     }
     const ms = performance.now() - started;
+    counts.maxMs = Math.max(counts.maxMs, round(ms));
     samples.push({ phase, kind: op.kind, ms });
     recent.push(ms);
     if (ok) counts.ok += 1;

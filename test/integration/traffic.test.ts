@@ -3,24 +3,24 @@
  * with 0 mismatches, rows changed behind its back are caught exactly, and traffic rides through a
  * table that is renamed away and back.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import { verifyLedger } from '../../workload/ledger.js';
 import { foldLedger, readLedger } from '../../workload/ledger-format.js';
+import { seedDatabase } from '../../workload/seed.js';
 import { APP_STATEMENTS } from '../../workload/statements.js';
 import { runTraffic, startTraffic, type TrafficReport } from '../../workload/traffic.js';
 import { freshDatabase } from '../helpers/db.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The legacy catalog (shipped history) plus a small hand-made data set. */
+/** The legacy catalog (shipped history) seeded with realistic data, including the dirty kinds. */
 async function legacyWithData(): Promise<string> {
   const url = await freshDatabase('legacy', 'trf');
-  const data = await readFile(new URL('../fixtures/traffic-legacy-data.sql', import.meta.url), 'utf8');
-  await withClient(url, (c) => c.query(data));
+  await seedDatabase(url, { domains: 3000, seed: 4, dirty: true });
   return url;
 }
 
