@@ -141,13 +141,14 @@ const ALREADY_CONSOLIDATED: ValidationCheck = {
   id: 'already_consolidated',
   requires: ['public.schema_version_info'],
   needsCompleteLegacy: false,
-  sql: `SELECT jsonb_build_object('problems', CASE WHEN EXISTS (
-    SELECT 1 FROM public.schema_version_info WHERE consolidation_completed) THEN jsonb_build_array(${problem(
-      'already_consolidated',
-      'migration',
-      lit('schema_version_info records a completed consolidation: this database is already on v2'),
-      lit('nothing to consolidate; future changes go in as 000018+ migrations'),
-    )}) ELSE '[]'::jsonb END) AS r`,
+  sql: `WITH v AS (SELECT EXISTS (SELECT 1 FROM public.schema_version_info WHERE consolidation_completed) AS done)
+SELECT jsonb_build_object('facts', jsonb_build_object('already_consolidated', v.done), 'problems', CASE WHEN v.done THEN jsonb_build_array(${problem(
+    'already_consolidated',
+    'migration',
+    lit('schema_version_info records a completed consolidation: this database is already on v2'),
+    lit('nothing to consolidate; future changes go in as 000018+ migrations'),
+  )}) ELSE '[]'::jsonb END) AS r
+FROM v`,
 };
 
 const EXTENSIONS: ValidationCheck = {
@@ -277,7 +278,9 @@ function dependentsCheck(tables: string[]): ValidationCheck {
   return {
     id: 'dependents',
     requires: [],
-    needsCompleteLegacy: false,
+    // the expected-object lists are those of the legacy catalog at 17: on v2 every v2 trigger and
+    // view would look foreign
+    needsCompleteLegacy: true,
     sql: `WITH df AS (
   SELECT c.oid, n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY (${litArray(tables)})
@@ -414,9 +417,13 @@ export function validationChecks(def = V2): ValidationCheck[] {
   ];
 }
 
-/** $1 = facts so far: true when the migration state is clean at 17 (conversion checks need the full legacy catalog). */
+/**
+ * $1 = facts so far: true when the migration state is clean at 17 and the tables are still the
+ * legacy ones (conversion checks read legacy columns; on v2 they would only fail).
+ */
 export const GATE_SQL = `SELECT coalesce(($1::jsonb -> 'migration' ->> 'version') = '${EXPECTED_MIGRATION_VERSION}'
-  AND ($1::jsonb -> 'migration' ->> 'dirty') = 'false', false) AS ok`;
+  AND ($1::jsonb -> 'migration' ->> 'dirty') = 'false', false)
+  AND NOT coalesce(($1::jsonb ->> 'already_consolidated')::boolean, false) AS ok`;
 
 /** A check that raised an error ($1 check id, $2 message, $3 SQLSTATE) becomes this problem, in TS and plpgsql alike. */
 export const CHECK_FAILED_SQL = `SELECT jsonb_build_object('code', 'check_failed', 'category', 'check', 'check', $1::text,

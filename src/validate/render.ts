@@ -15,7 +15,7 @@ import {
 /** Why a check did not run: the same strings in both runners. */
 export const skipReason = {
   missing: (c: ValidationCheck) => `requires ${c.requires.join(', ')}`,
-  gate: 'migration state is not clean at 17',
+  gate: 'migration state is not clean at 17, or the database is already on v2',
 };
 
 const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;

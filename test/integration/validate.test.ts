@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBookkeeping } from '../../src/bookkeeping.js';
 import { withClient } from '../../src/db/connection.js';
+import { installV2 } from '../../src/install.js';
 import { LEGACY_DIR, migrateUp } from '../../src/migrate/runner.js';
 import { CAMPAIGN_STATUSES } from '../../src/schema/v2/tables-campaigns.js';
 import { type ValidationReport, validateDatabase } from '../../src/validate/validate.js';
@@ -199,7 +200,9 @@ describe('dfc validate refuses, with reason and fix', () => {
     expect(r.problems[0]!.reason).toContain('migration 17 failed part-way');
     expect(r.problems[0]!.fix).toContain('dfc migrate force 17');
     // conversion checks need a complete legacy catalog: skipped, and said so
-    expect(r.skipped_checks.some((s) => s.reason === 'migration state is not clean at 17')).toBe(true);
+    expect(r.skipped_checks.some((s) => s.reason.startsWith('migration state is not clean at 17'))).toBe(
+      true,
+    );
   });
 
   it('a database at 000012', async () => {
@@ -231,6 +234,15 @@ describe('dfc validate refuses, with reason and fix', () => {
     expect(r.problems[0]!.fix).toContain('dfc install');
     expect(r.table_count).toBe(0);
     expect(r.session_auth_migrated).toBe(false);
+  });
+
+  it('a database already on v2 (dfc install records 17, clean, so the version alone would pass)', async () => {
+    const url = await freshDatabase('empty');
+    await installV2(url);
+    const r = await validateUnchanged(url);
+    expect(r.ready_for_consolidation).toBe(false);
+    expect(codes(r)).toEqual(['already_consolidated']);
+    expect(r.problems.find((p) => p.code === 'already_consolidated')!.fix).toContain('000018');
   });
 
   it('objects of other applications that depend on legacy tables', async () => {
