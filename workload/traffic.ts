@@ -379,7 +379,9 @@ async function run(
         retries.RECONNECT = (retries.RECONNECT ?? 0) + 1;
         if (tries >= 20) {
           // leave a closed client: the next op fails fast, counts, and tries again
-          clients[i] = new pg.Client({ connectionString: url });
+          const dead = new pg.Client({ connectionString: url });
+          await dead.end(); // never connected + ended: queries fail at once with "Client was closed"
+          clients[i] = dead;
           noteFailure({
             at: new Date().toISOString(),
             op: 'reconnect',
