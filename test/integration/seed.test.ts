@@ -135,6 +135,23 @@ describe('dfc seed on a legacy v17 database', () => {
       expect(
         await count(c, 'SELECT count(*) AS n FROM dns_validation_results WHERE generated_domain_id IS NULL'),
       ).toBe(0);
+      // … and was checked after that domain was generated, by a campaign created after its source
+      expect(
+        await count(
+          c,
+          'SELECT count(*) AS n FROM dns_validation_results r JOIN generated_domains d ON d.id = r.generated_domain_id WHERE r.last_checked_at <= d.generated_at',
+        ),
+      ).toBe(0);
+      expect(
+        await count(
+          c,
+          `SELECT count(*) AS n FROM campaigns c
+             JOIN (SELECT campaign_id, source_generation_campaign_id AS src FROM dns_validation_campaign_params
+                   UNION ALL SELECT campaign_id, source_campaign_id FROM http_keyword_campaign_params) p ON p.campaign_id = c.id
+             JOIN campaigns s ON s.id = p.src
+            WHERE c.created_at <= s.created_at`,
+        ),
+      ).toBe(0);
       expect(
         await count(
           c,

@@ -38,7 +38,8 @@ const WORKED_WEIGHTS: readonly (readonly [CampaignStatus, number])[] = [
   ['cancelled', 5],
 ];
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 /** The seeded admin of migration 000002; the assigner of every role. */
 export const ADMIN_USER_ID = '00000000-0000-0000-0000-000000000001';
@@ -164,9 +165,20 @@ export function buildPlan(seed: number, domains: number, asOf = DEFAULT_AS_OF): 
 
   const campaigns: PlannedCampaign[] = [];
   const owner = () => rng.pick(users).id;
-  const newCampaign = (type: CampaignType, status: CampaignStatus, name: string): PlannedCampaign => {
-    const createdAt = asOf - rng.int(2, 360) * DAY - rng.int(0, DAY);
+  // Timeline: a validation campaign is created hours after the campaign it reads (generation
+  // spans at most about an hour); pending/queued ones were created in the last two days.
+  const newCampaign = (
+    type: CampaignType,
+    status: CampaignStatus,
+    name: string,
+    after?: PlannedCampaign,
+  ): PlannedCampaign => {
     const worked = status !== 'pending' && status !== 'queued';
+    const createdAt = after
+      ? after.createdAt + rng.int(2, 20) * HOUR
+      : worked
+        ? asOf - rng.int(3, 360) * DAY - rng.int(0, DAY)
+        : asOf - rng.int(0, 2 * DAY);
     const c: PlannedCampaign = {
       i: campaigns.length,
       id: rng.uuid(),
@@ -263,7 +275,7 @@ export function buildPlan(seed: number, domains: number, asOf = DEFAULT_AS_OF): 
   let dnsRow = 0;
   const dnsOf = new Map<PlannedCampaign, PlannedCampaign>();
   gens.forEach((g, k) => {
-    const d = newCampaign('dns_validation', statusOf(k, 2), `DNS check: ${g.name}`);
+    const d = newCampaign('dns_validation', statusOf(k, 2), `DNS check: ${g.name}`, g);
     d.source = g;
     d.rows = Math.round(g.rows * 0.3);
     d.firstRow = dnsRow;
@@ -283,7 +295,7 @@ export function buildPlan(seed: number, domains: number, asOf = DEFAULT_AS_OF): 
   // resolved DNS results; one in four reads the generated domains directly.
   let httpRow = 0;
   gens.forEach((g, k) => {
-    const h = newCampaign('http_keyword_validation', statusOf(k, 4), `Keyword scan: ${g.name}`);
+    const h = newCampaign('http_keyword_validation', statusOf(k, 4), `Keyword scan: ${g.name}`, dnsOf.get(g));
     const want = Math.round(g.rows * 0.1);
     const d = dnsOf.get(g)!;
     if (k % 4 === 3) {
