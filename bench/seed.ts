@@ -96,7 +96,7 @@ if (values.json) {
   );
   const p = report.phases;
   console.log(
-    `  phases: copy ${p.copySeconds.toFixed(2)} s, rebuild ${p.rebuildSeconds.toFixed(2)} s, FK check ${p.verifySeconds.toFixed(2)} s, analyze+refresh ${p.analyzeSeconds.toFixed(2)} s`,
+    `  phases: copy ${p.copySeconds.toFixed(2)} s, rebuild ${p.rebuildSeconds.toFixed(2)} s, FK check ${p.verifySeconds.toFixed(2)} s, ANALYZE ${p.analyzeSeconds.toFixed(2)} s, campaign_statistics refresh ${p.refreshSeconds.toFixed(2)} s`,
   );
   console.log('  per table:                                  rows    copy s  rebuild s      rows/s');
   for (const t of report.tables) {
