@@ -43,11 +43,13 @@ export interface LedgerHeader {
 /**
  * The DomainFlow foreign-key actions the ledger relies on (legacy, kept by v2): when the ledger
  * deletes a parent, the database itself deletes (cascade) or nulls (set null) these children.
- * Only relations our writes can trigger are listed: we delete campaigns, DNS results and jobs.
+ * Only relations our writes can trigger are listed: we delete campaigns, DNS results, jobs and
+ * keyword sets.
  *   campaigns → generated_domains, domain_generation_campaign_params, campaign_jobs,
  *               dns_validation_results (dns_campaign_id), http_keyword_results: ON DELETE CASCADE
  *   generated_domains → dns_validation_results.generated_domain_id: ON DELETE SET NULL
  *   dns_validation_results → http_keyword_results.dns_result_id: ON DELETE SET NULL
+ *   keyword_sets → keyword_rules: ON DELETE CASCADE
  * Parents are keyed by their single-column primary key (`id`).
  */
 export const CASCADE_RULES: readonly {
@@ -79,6 +81,12 @@ export const CASCADE_RULES: readonly {
     parent: 'public.campaigns',
     child: 'public.http_keyword_results',
     column: 'http_keyword_campaign_id',
+    action: 'cascade',
+  },
+  {
+    parent: 'public.keyword_sets',
+    child: 'public.keyword_rules',
+    column: 'keyword_set_id',
     action: 'cascade',
   },
   {

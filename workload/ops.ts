@@ -140,6 +140,12 @@ const reads: Record<string, Make> = {
     const j = w.jobs.pick(r);
     return j && read('jobs_by_campaign', 'jobs_by_campaign', [j.campaignId, 20]);
   },
+  keyword_sets: () => read('keyword_sets', 'keyword_sets_enabled', [50]),
+  keyword_rules: ({ world: w, r }) => {
+    const k = w.keywordSets.pick(r);
+    return k && read('keyword_rules', 'keyword_rules_by_set', [k.id]);
+  },
+  proxies_healthy: () => read('proxies_healthy', 'proxies_healthy', [20]),
   audit_by_entity: ({ world: w, r }) => {
     const c = w.campaigns.pick(r);
     return c && read('audit_by_entity', 'audit_by_entity', ['Campaign', c.id, 20]);
@@ -556,6 +562,113 @@ const writes: Record<string, Make> = {
     });
   },
 
+  keyword_set_create: (x) => {
+    const { r, world: w } = x;
+    const n = ++x.counter.n;
+    const id = randomUUID();
+    const words = [
+      pick(r, ['shop', 'sale', 'cloud', 'bank'])!,
+      pick(r, ['login', 'deal', 'free', 'secure'])!,
+    ];
+    const set = [
+      id,
+      `sim ${x.token} w${x.worker} set #${n}`,
+      r() < 0.5 ? 'simulated keyword set' : null,
+      JSON.stringify(words),
+    ];
+    const rules = words.map((word, i) => [
+      randomUUID(),
+      id,
+      i === 0 ? word : `\\b${word}\\b`,
+      i === 0 ? 'string' : 'regex',
+      r() < 0.3,
+      r() < 0.5 ? 'brand' : null,
+      int(r, 0, 100),
+    ]);
+    return write('keyword_set_create', async (c) => {
+      const a = await q(c, 'keyword_set_insert', set);
+      const out = entries('public.keyword_sets', 'insert', 'keyword_set_create', a.rows);
+      for (const rule of rules)
+        out.push(
+          ...entries(
+            'public.keyword_rules',
+            'insert',
+            'keyword_set_create',
+            (await q(c, 'keyword_rule_insert', rule)).rows,
+          ),
+        );
+      return {
+        entries: out,
+        after: () => {
+          w.keywordSets.add({ id, created: true });
+          for (const rule of rules) w.keywordRules.add({ id: rule[0] as string, campaignId: id });
+        },
+      };
+    });
+  },
+
+  keyword_set_update: (x) => {
+    const { r, world: w } = x;
+    const k = w.keywordSets.pick(r);
+    if (!k) return undefined;
+    const values = [k.id, r() < 0.4 ? null : `updated by sim ${x.counter.n}`, r() < 0.8];
+    return write('keyword_set_update', async (c) => {
+      const u = await q(c, 'keyword_set_update', values);
+      return { entries: entries('public.keyword_sets', 'update', 'keyword_set_update', u.rows) };
+    });
+  },
+
+  keyword_rule_update: (x) => {
+    const { r, world: w } = x;
+    const k = w.keywordRules.pick(r);
+    if (!k) return undefined;
+    const values = [k.id, pick(r, ['promo', 'checkout', 'account'])!, r() < 0.5 ? null : 'intent'];
+    return write('keyword_rule_update', async (c) => {
+      const u = await q(c, 'keyword_rule_update', values);
+      return {
+        entries: entries(
+          'public.keyword_rules',
+          'update',
+          'keyword_rule_update',
+          u.rows,
+          ['id'],
+          ['keyword_set_id'],
+        ),
+      };
+    });
+  },
+
+  keyword_set_delete: (x) => {
+    const { r, world: w } = x;
+    const k = w.keywordSets.pick(r, (s) => s.created);
+    if (!k) return undefined;
+    return write('keyword_set_delete', async (c) => {
+      const d = await q(c, 'keyword_set_delete', [k.id]);
+      return {
+        entries: entries('public.keyword_sets', 'delete', 'keyword_set_delete', d.rows),
+        after: () => w.dropKeywordSet(k.id),
+      };
+    });
+  },
+
+  proxy_health: (x) => {
+    const { r, world: w } = x;
+    const p = w.ownedProxies.pick(r);
+    if (!p) return undefined;
+    const healthy = r() < 0.8;
+    // an unreachable proxy has no status line and no latency: NULLs
+    const values = [
+      p.id,
+      healthy,
+      healthy ? pick(r, ['200 OK', '204 No Content'])! : null,
+      healthy ? int(r, 20, 900) : null,
+    ];
+    return write('proxy_health', async (c) => {
+      const u = await q(c, 'proxy_record_health', values);
+      return { entries: entries('public.proxies', 'update', 'proxy_health', u.rows) };
+    });
+  },
+
   session_touch: (x) => {
     const { r, world: w } = x;
     const s = w.sessions.pick(r);
@@ -596,6 +709,9 @@ export const OP_WEIGHTS: Record<string, number> = {
   job_queue: 4,
   jobs_by_campaign: 3,
   audit_by_entity: 3,
+  keyword_sets: 2,
+  keyword_rules: 2,
+  proxies_healthy: 2,
   campaign_create: 4,
   domains_insert: 6,
   campaign_progress: 5,
@@ -614,6 +730,11 @@ export const OP_WEIGHTS: Record<string, number> = {
   job_delete: 2,
   session_touch: 6,
   audit_insert: 3,
+  keyword_set_create: 2,
+  keyword_set_update: 2,
+  keyword_rule_update: 2,
+  keyword_set_delete: 1,
+  proxy_health: 3,
 };
 
 const MAKERS: Record<string, Make> = { ...reads, ...writes };

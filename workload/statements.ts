@@ -58,6 +58,9 @@ export const S = {
   session_validate: `SELECT s.id, s.user_id, s.expires_at, s.last_activity_at, u.email, u.first_name, u.last_name, u.is_active, u.is_locked FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id WHERE s.id = $1 AND s.is_active = true AND s.expires_at > NOW() AND u.is_active = true`,
   job_queue: `SELECT id, campaign_id, job_type, status, job_payload, attempts, max_attempts, scheduled_at FROM campaign_jobs WHERE status = $1 AND attempts < max_attempts ORDER BY COALESCE(scheduled_at, '1970-01-01'::timestamp) ASC LIMIT $2`,
   jobs_by_campaign: `SELECT id, job_type, status, attempts, last_error, scheduled_at, created_at FROM campaign_jobs WHERE campaign_id = $1 ORDER BY created_at DESC LIMIT $2`,
+  keyword_sets_enabled: `SELECT id, name, description, keywords, is_enabled FROM keyword_sets WHERE is_enabled = true ORDER BY name ASC LIMIT $1`,
+  keyword_rules_by_set: `SELECT id, pattern, rule_type, is_case_sensitive, category, context_chars FROM keyword_rules WHERE keyword_set_id = $1 ORDER BY created_at ASC`,
+  proxies_healthy: `SELECT id, name, address, protocol, host, port, last_status, latency_ms FROM proxies WHERE is_enabled = true AND is_healthy = true ORDER BY last_checked_at DESC NULLS LAST LIMIT $1`,
   audit_by_entity: `SELECT id, timestamp, user_id, action, details, client_ip FROM audit_logs WHERE entity_type = $1 AND entity_id = $2 ORDER BY timestamp DESC LIMIT $3`,
 
   // ---- writes: campaigns ------------------------------------------------------------------------
@@ -86,6 +89,14 @@ export const S = {
   dns_result_clear_records: `UPDATE dns_validation_results SET dns_records = NULL WHERE id = $1 RETURNING id, dns_records, dns_campaign_id`,
   dns_result_delete: `DELETE FROM dns_validation_results WHERE id = $1 RETURNING id`,
   http_result_insert: `INSERT INTO http_keyword_results (id, http_keyword_campaign_id, dns_result_id, domain_name, validation_status, http_status_code, response_headers, page_title, extracted_content_snippet, found_keywords_from_sets, found_ad_hoc_keywords, content_hash, used_proxy_id, attempts, last_checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NOW()) ON CONFLICT (http_keyword_campaign_id, domain_name) DO NOTHING RETURNING id, http_keyword_campaign_id, dns_result_id, domain_name, validation_status, http_status_code, response_headers, page_title, extracted_content_snippet, found_keywords_from_sets, found_ad_hoc_keywords, content_hash, used_proxy_id, attempts, last_checked_at`,
+
+  // ---- writes: keyword sets, proxies --------------------------------------------------------------
+  keyword_set_insert: `INSERT INTO keyword_sets (id, name, description, keywords, is_enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, true, NOW(), NOW()) RETURNING id, name, description, keywords, is_enabled, created_at, updated_at`,
+  keyword_rule_insert: `INSERT INTO keyword_rules (id, keyword_set_id, pattern, rule_type, is_case_sensitive, category, context_chars, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NOW(), NOW()) RETURNING id, keyword_set_id, pattern, rule_type, is_case_sensitive, category, context_chars, created_at, updated_at`,
+  keyword_set_update: `UPDATE keyword_sets SET description = $2, is_enabled = $3, updated_at = NOW() WHERE id = $1 RETURNING id, description, is_enabled, updated_at`,
+  keyword_rule_update: `UPDATE keyword_rules SET pattern = $2, category = $3, updated_at = NOW() WHERE id = $1 RETURNING id, pattern, category, updated_at, keyword_set_id`,
+  keyword_set_delete: `DELETE FROM keyword_sets WHERE id = $1 RETURNING id`,
+  proxy_record_health: `UPDATE proxies SET is_healthy = $2, last_status = $3, latency_ms = $4, last_checked_at = NOW(), updated_at = NOW() WHERE id = $1 RETURNING id, is_healthy, last_status, latency_ms, last_checked_at, updated_at`,
 
   // ---- writes: jobs, sessions, audit ------------------------------------------------------------
   job_insert: `INSERT INTO campaign_jobs (id, campaign_id, job_type, status, job_payload, attempts, max_attempts, scheduled_at, next_execution_at) VALUES ($1, $2, $3, $4, $5, 0, $6, NOW(), $7) RETURNING id, campaign_id, job_type, status, job_payload, attempts, max_attempts, scheduled_at, next_execution_at`,
@@ -116,4 +127,8 @@ export const DISCOVERY = {
   jobs: `SELECT id, campaign_id FROM campaign_jobs ORDER BY id LIMIT $1`,
   personas: `SELECT id FROM personas WHERE persona_type = 'dns' ORDER BY id LIMIT $1`,
   proxies: `SELECT id FROM proxies ORDER BY id LIMIT $1`,
+  keywordSets: `SELECT id FROM keyword_sets ORDER BY id LIMIT $1`,
+  keywordRules: `SELECT id, keyword_set_id FROM keyword_rules ORDER BY id LIMIT $1`,
+  keywordSets: `SELECT id FROM keyword_sets ORDER BY id LIMIT $1`,
+  keywordRules: `SELECT id, keyword_set_id FROM keyword_rules ORDER BY id LIMIT $1`,
 } as const;

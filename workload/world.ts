@@ -91,11 +91,20 @@ export class World {
   readonly domains = new Bag<Child>(20_000);
   readonly dnsResults = new Bag<DnsResult>(20_000);
   readonly jobs = new Bag<Child>(20_000);
+  readonly keywordSets = new Bag<{ id: string; created: boolean }>();
+  /** campaignId here is the keyword set's id */
+  readonly keywordRules = new Bag<Child>(20_000);
+  readonly ownedProxies = new Bag<{ id: string }>();
   constructor(
     readonly users: readonly string[],
     readonly personas: readonly string[],
     readonly proxies: readonly string[],
   ) {}
+
+  dropKeywordSet(id: string): void {
+    this.keywordSets.remove(id);
+    this.keywordRules.removeWhere((r) => r.campaignId === id);
+  }
 
   /** Forget a deleted campaign and the children the database cascaded with it. */
   dropCampaign(id: string): void {
@@ -114,7 +123,9 @@ const LIMITS = {
   dnsResults: 5000,
   jobs: 5000,
   personas: 50,
-  proxies: 50,
+  proxies: 200,
+  keywordSets: 2000,
+  keywordRules: 5000,
 };
 
 /** Find rows to work on and split them between `workers` worlds (deterministic for the same data). */
@@ -124,6 +135,18 @@ export async function discover(c: pg.ClientBase, workers: number): Promise<World
   const personas = (await q(DISCOVERY.personas, LIMITS.personas)).map((r) => r.id as string);
   const proxies = (await q(DISCOVERY.proxies, LIMITS.proxies)).map((r) => r.id as string);
   const worlds = Array.from({ length: workers }, () => new World(users, personas, proxies));
+  // proxies are referenced by every worker but updated only by their owner
+  proxies.forEach((id, i) => {
+    worlds[i % workers]!.ownedProxies.add({ id });
+  });
+  const setOwner = new Map<string, World>();
+  (await q(DISCOVERY.keywordSets, LIMITS.keywordSets)).forEach((r, i) => {
+    const w = worlds[i % workers]!;
+    setOwner.set(r.id, w);
+    w.keywordSets.add({ id: r.id, created: false });
+  });
+  for (const r of await q(DISCOVERY.keywordRules, LIMITS.keywordRules))
+    setOwner.get(r.keyword_set_id)?.keywordRules.add({ id: r.id, campaignId: r.keyword_set_id });
   const owner = new Map<string, World>();
   (await q(DISCOVERY.campaigns, LIMITS.campaigns)).forEach((r, i) => {
     const w = worlds[i % workers]!;

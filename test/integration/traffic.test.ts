@@ -43,6 +43,11 @@ const WRITE_OPS = [
   'job_delete',
   'session_touch',
   'audit_insert',
+  'keyword_set_create',
+  'keyword_set_update',
+  'keyword_rule_update',
+  'keyword_set_delete',
+  'proxy_health',
 ];
 
 describe('traffic + ledger on a legacy database', () => {
@@ -87,8 +92,8 @@ describe('traffic + ledger on a legacy database', () => {
     const s = report.ledgerSummary;
     const tables = (k: 'insert' | 'update' | 'update_null' | 'delete') =>
       Object.keys(s).filter((t) => (s[t]?.[k] ?? 0) > 0);
-    expect(tables('insert').length).toBeGreaterThanOrEqual(5);
-    expect(tables('update').length).toBeGreaterThanOrEqual(5);
+    expect(tables('insert').length).toBeGreaterThanOrEqual(8);
+    expect(tables('update').length).toBeGreaterThanOrEqual(9);
     expect(tables('update_null')).toEqual(
       expect.arrayContaining([
         'public.campaigns',
@@ -97,7 +102,12 @@ describe('traffic + ledger on a legacy database', () => {
       ]),
     );
     expect(tables('delete')).toEqual(
-      expect.arrayContaining(['public.campaigns', 'public.dns_validation_results', 'public.campaign_jobs']),
+      expect.arrayContaining([
+        'public.campaigns',
+        'public.dns_validation_results',
+        'public.campaign_jobs',
+        'public.keyword_sets',
+      ]),
     );
     expect(report.latency.writes.count).toBe(report.writes);
     expect(report.latency.writes.p99).toBeGreaterThan(0);
