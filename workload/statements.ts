@@ -129,6 +129,4 @@ export const DISCOVERY = {
   proxies: `SELECT id FROM proxies ORDER BY id LIMIT $1`,
   keywordSets: `SELECT id FROM keyword_sets ORDER BY id LIMIT $1`,
   keywordRules: `SELECT id, keyword_set_id FROM keyword_rules ORDER BY id LIMIT $1`,
-  keywordSets: `SELECT id FROM keyword_sets ORDER BY id LIMIT $1`,
-  keywordRules: `SELECT id, keyword_set_id FROM keyword_rules ORDER BY id LIMIT $1`,
 } as const;
