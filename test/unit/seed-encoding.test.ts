@@ -18,6 +18,11 @@ describe('COPY text encoders', () => {
     expect(array([80, 443])).toBe('{80,443}');
     expect(ts(Date.UTC(2025, 5, 1, 12))).toBe('2025-06-01T12:00:00.000Z');
     expect(ts(null)).toBe(NULL);
+    const rng = new Rng(3, 'ts');
+    for (let i = 0; i < 10_000; i++) {
+      const ms = Date.UTC(2023, 0, 1) + rng.u32() * 20 + (i % 7);
+      expect(ts(ms)).toBe(new Date(ms).toISOString());
+    }
     expect(() => num(Number.NaN)).toThrow();
   });
 });

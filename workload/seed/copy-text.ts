@@ -35,8 +35,22 @@ export function num(v: number | bigint | null | undefined): string {
  * `timestamp without time zone` column silently ignores the zone and stores the UTC wall clock.
  */
 export function ts(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? NULL : new Date(ms).toISOString();
+  if (ms === null || ms === undefined) return NULL;
+  // Same text as new Date(ms).toISOString(), which costs ~1 µs: too much a million times over.
+  // Rows come in time order, so the date-and-minute prefix is formatted once per minute.
+  const t = Math.floor(ms);
+  const minute = Math.floor(t / 60_000);
+  if (minute !== cachedMinute) {
+    cachedMinute = minute;
+    cachedPrefix = new Date(minute * 60_000).toISOString().slice(0, 17);
+  }
+  const rest = t - minute * 60_000;
+  const sec = Math.floor(rest / 1000);
+  const milli = rest - sec * 1000;
+  return `${cachedPrefix}${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
+let cachedMinute = Number.NaN;
+let cachedPrefix = '';
 
 /** jsonb from a JS value (JSON.stringify escapes control characters; backslashes still need COPY escaping). */
 export function json(v: unknown): string {
