@@ -60,6 +60,7 @@ export function registerConsolidate(program: Command): void {
             },
             lockPolicy: { lockTimeoutMs: opts.maxLockWait },
             onEvent: r.onEvent,
+            holdAfterStep: process.env.DFC_TEST_HOLD_AFTER_STEP || undefined,
           });
           r.stop();
           emit(

@@ -181,7 +181,9 @@ export async function createShadowViews(c: pg.ClientBase, v2: V2Definition): Pro
       [Object.values(SHADOW_SCHEMA)],
     );
     for (const v of existing.rows)
-      await c.query(`DROP ${v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW'} IF EXISTS ${quoteIdent(v.schema)}.${quoteIdent(v.name)} CASCADE`);
+      await c.query(
+        `DROP ${v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW'} IF EXISTS ${quoteIdent(v.schema)}.${quoteIdent(v.name)} CASCADE`,
+      );
     await c.query(v2.views(SHADOW_MAP));
     await c.query('COMMIT');
   } catch (e) {

@@ -42,6 +42,8 @@ export interface ConsolidateOptions {
   onEvent?: EventSink;
   /** test hook: stop (throw) right after the named step completes */
   stopAfterStep?: string;
+  /** test hook (env DFC_TEST_HOLD_AFTER_STEP in the CLI): sleep 60 s after the named step completes */
+  holdAfterStep?: string;
   v2?: V2Definition;
 }
 
@@ -134,6 +136,8 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       });
       emit({ type: 'step', step: id, status: 'done', seconds, details: details as Record<string, unknown> });
       if (opts.stopAfterStep === id) throw new Error(`stopped after step ${id} (test hook)`);
+      // test hook: hold still after a step so a crash test can SIGKILL at a known point
+      if (opts.holdAfterStep === id) await new Promise((r) => setTimeout(r, 60_000));
     };
     const drainCapture = async () => {
       const applied = await drain(applier, all, 'forward', { runId, maxRounds: 20 });
