@@ -124,7 +124,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
   const oneShot = r.baseline.rows / r.baseline.seconds;
   const online = r.backfillRows / r.backfillSeconds;
   process.stdout.write(
-    [
+    `${[
       `one-shot INSERT … SELECT (index-less copy): ${r.baseline.rows} rows in ${r.baseline.seconds.toFixed(2)} s = ${Math.round(oneShot)} rows/s`,
       `online backfill (capture + traffic on):     ${r.backfillRows} rows in ${r.backfillSeconds.toFixed(2)} s = ${Math.round(online)} rows/s`,
       `ratio online / one-shot:                    ${(online / oneShot).toFixed(2)}`,
@@ -135,7 +135,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
         ([phase, p]) =>
           `  writes ${phase.padEnd(12)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.writes.count} writes)`,
       ),
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
 }
 if (results.length > 1) {

@@ -60,7 +60,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
   try {
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
     const run = await activeRun(c);
-    if (!run || run.state !== 'ready_for_cutover')
+    if (run?.state !== 'ready_for_cutover')
       throw new DfcError(
         'CONSOLIDATION_01',
         `no consolidation is ready for cutover (state: ${run?.state ?? 'none'})`,
@@ -184,7 +184,7 @@ async function swap(
   c: pg.ClientBase,
   v2: V2Definition,
   present: MappedTable[],
-  all: MappedTable[],
+  _all: MappedTable[],
 ): Promise<void> {
   for (const s of DF_SCHEMAS) {
     await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(ROLLBACK_SCHEMA[s])} CASCADE`);
