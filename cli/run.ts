@@ -7,7 +7,7 @@ export type Opts = Record<string, any>;
 
 /** The options of this command merged with the program's global ones (--json, --database-url). */
 // biome-ignore lint/suspicious/noExplicitAny: commander's action signature
-export function action(fn: (opts: Opts, ...args: any[]) => Promise<number | undefined | undefined>) {
+export function action(fn: (opts: Opts, ...args: any[]) => Promise<unknown>) {
   // biome-ignore lint/suspicious/noExplicitAny: commander's action signature
   return async (...args: any[]) => {
     const cmd = args[args.length - 1] as { optsWithGlobals: () => Opts };
