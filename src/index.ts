@@ -1,0 +1,23 @@
+/**
+ * domainflow-consolidation as a library: every CLI command is a call here.
+ *
+ * @example
+ *   import { consolidate, cutover, verify } from 'domainflow-consolidation';
+ *   await consolidate(url, { onEvent: console.log });   // phases 2-3, ends ready_for_cutover
+ *   await cutover(url, { lockTimeoutMs: 1000 });        // phase 4, atomic
+ *   const report = await verify(url);                   // integrity + catalog diff
+ */
+export { ensureBookkeeping, recordOperation } from './bookkeeping.js';
+export { connect, parseDatabaseUrl, redactUrl, resolveTarget, withClient } from './db/connection.js';
+export { type ConsolidateOptions, type ConsolidateResult, consolidate } from './engine/consolidate.js';
+export { type CutoverOptions, type CutoverResult, cutover } from './engine/cutover.js';
+export type { EngineEvent } from './engine/events.js';
+export { type ConsolidationPlan, planConsolidation } from './engine/plan.js';
+export { type ConsolidationStatus, consolidationStatus, setPaused } from './engine/status.js';
+export { type VerifyReport, verify } from './engine/verify.js';
+export { DfcError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { installV2 } from './install.js';
+export { forceVersion, LEGACY_DIR, migrateDown, migrateUp, migrationStatus } from './migrate/runner.js';
+export { V2 } from './schema/v2/index.js';
+export { renderInstallSql } from './schema/v2/render.js';
+export { type ValidationReport, validateDatabase } from './validate/validate.js';
