@@ -529,6 +529,8 @@ function sample(type: string, statement: string, index: number): unknown {
   if (['integer', 'bigint', 'double precision', 'numeric', 'smallint'].includes(type)) return 1;
   if (statement === 'campaign_insert' && index === 2) return 'domain_generation';
   if (statement === 'domains_insert_batch') return `d${index}.example`;
+  // keyword_rules.rule_type is CHECKed to {string, regex}
+  if (statement === 'keyword_rule_insert' && index === 3) return 'string';
   return 'pending';
 }
 
