@@ -56,7 +56,7 @@ export interface ConsolidateResult {
 }
 
 export function mappedTables(v2: V2Definition = V2): MappedTable[] {
-  return v2.tables.map(mapTable);
+  return v2.tables.map((t) => mapTable(t, v2.tables));
 }
 
 /** Tables that have a legacy source to copy from (v2-only tables such as schema_version_info have none). */

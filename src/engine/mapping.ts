@@ -3,7 +3,7 @@
  * definition (never from user input). Forward = legacy → v2 (alias `s`), reverse = v2 → legacy
  * (alias `t`). Rows that cannot convert are handled by the definition's quarantine actions.
  */
-import type { ColumnMapping, TableDef } from '../schema/v2/model.js';
+import type { ColumnMapping, ConversionIssue, TableDef } from '../schema/v2/model.js';
 import { quoteIdent } from '../sql/sql.js';
 import { legacyLiveOf, legacyRollbackOf, liveOf, type Rel, relKey, shadowOf } from './names.js';
 
@@ -35,7 +35,63 @@ function reverseOf(column: string, m: ColumnMapping): { legacyColumn: string; ex
 const or = (preds: string[]) =>
   preds.length === 0 ? 'false' : preds.map((p) => `coalesce((${p}), false)`).join(' OR ');
 
-export function mapTable(def: TableDef): MappedTable {
+/**
+ * Tables whose rows the quarantine policy can exclude: those with an exclude_row issue, and —
+ * transitively — those with a NOT NULL foreign key to such a table.
+ */
+function excludableTables(all: TableDef[]): Set<string> {
+  const out = new Set(
+    all.filter((t) => t.conversionIssues.some((i) => i.quarantine.action === 'exclude_row')).map(relKey),
+  );
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const t of all) {
+      if (out.has(relKey(t))) continue;
+      const viaFk = t.foreignKeys.some(
+        (fk) =>
+          out.has(`${fk.references.schema}.${fk.references.table}`) &&
+          fk.columns.every((c) => t.columns.find((x) => x.name === c)?.notNull),
+      );
+      if (viaFk) {
+        out.add(relKey(t));
+        changed = true;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * When quarantine keeps a parent row out of v2, its children must follow (or lose the reference):
+ * one synthetic issue per foreign key to an excludable parent, answered from the quarantine table
+ * itself, so the cascade needs no rewriting of the parent's predicates.
+ */
+function cascadeIssues(def: TableDef, all: TableDef[]): ConversionIssue[] {
+  const excludable = excludableTables(all);
+  const out: ConversionIssue[] = [];
+  for (const fk of def.foreignKeys) {
+    const parentName = `${fk.references.schema}.${fk.references.table}`;
+    const parent = all.find((t) => relKey(t) === parentName);
+    if (!parent || !excludable.has(parentName)) continue;
+    if (parent.primaryKey.columns.join(',') !== fk.references.columns.join(',')) continue;
+    const key = `jsonb_build_object(${fk.references.columns.map((rc, i) => `'${rc}', s.${quoteIdent(fk.columns[i]!)}`).join(', ')})`;
+    const notNull = fk.columns.every((c) => def.columns.find((x) => x.name === c)?.notNull);
+    out.push({
+      id: `${def.name}.${fk.name}.parent_quarantined`,
+      predicate: `EXISTS (SELECT 1 FROM consolidation.engine_quarantine q WHERE q.table_name = '${relKey(parent.legacy)}' AND q.action = 'exclude_row' AND q.row_key = ${key})`,
+      reason: `references a ${fk.references.table} row that quarantine kept out of v2`,
+      fix: `resolve the quarantined ${fk.references.table} row (consolidation.engine_quarantine) and reinsert`,
+      quarantine: notNull ? { action: 'exclude_row' } : { action: 'null_column', column: fk.columns[0]! },
+    });
+  }
+  return out;
+}
+
+export function mapTable(input: TableDef, all: TableDef[] = [input]): MappedTable {
+  const def: TableDef = {
+    ...input,
+    conversionIssues: [...input.conversionIssues, ...cascadeIssues(input, all)],
+  };
   const forward = def.columns.map((col) => {
     const m = def.mapping[col.name];
     if (!m) throw new Error(`v2 definition: ${def.schema}.${def.name}.${col.name} has no mapping`);

@@ -44,7 +44,7 @@ export async function planConsolidation(url: string): Promise<ConsolidationPlan>
     await c.query('BEGIN READ ONLY');
     await preflight(c, { requireLegacy: true });
     const tables: PlanTable[] = [];
-    const mapped = V2.tables.map(mapTable);
+    const mapped = V2.tables.map((t) => mapTable(t, V2.tables));
     const present = [];
     for (const t of mapped) {
       const r = await c.query<{ rows: string; bytes: string }>(

@@ -58,7 +58,7 @@ export async function consolidationStatus(
       SHADOW_SCHEMA.public,
     ]);
     if (run && shadowExists.rows[0]?.ok && run.state !== 'cut_over') {
-      for (const t of V2.tables.map(mapTable)) {
+      for (const t of V2.tables.map((t) => mapTable(t, V2.tables))) {
         const legacy = legacyLiveOf(t.def);
         const present = await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [q(legacy)]);
         if (!present.rows[0]?.ok) continue;

@@ -17,7 +17,8 @@ export interface IssueCount {
 export async function countConversionIssues(c: pg.ClientBase, tables: MappedTable[]): Promise<IssueCount[]> {
   const out: IssueCount[] = [];
   for (const t of tables) {
-    for (const i of t.issues) {
+    // cascade issues follow from their parents' quarantine; only the root causes are counted here
+    for (const i of t.issues.filter((x) => !x.id.endsWith('.parent_quarantined'))) {
       const pk = t.primaryKey.map((k) => `'${k}', s."${k}"`).join(', ');
       const r = await c.query<{ n: string; sample: unknown[] | null }>(
         `SELECT count(*) AS n, (array_agg(jsonb_build_object(${pk})))[1:5] AS sample

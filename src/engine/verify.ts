@@ -132,7 +132,7 @@ export async function verify(url: string, opts: { v2?: V2Definition } = {}): Pro
     checks.push(...(await referentialChecks(c, v2)));
     const rollback = await c.query(`SELECT to_regnamespace($1) IS NOT NULL AS ok`, [ROLLBACK_SCHEMA.public]);
     if (rollback.rows[0]?.ok) {
-      const tables = v2.tables.map(mapTable);
+      const tables = v2.tables.map((t) => mapTable(t, v2.tables));
       const withCopy: MappedTable[] = [];
       for (const t of tables) {
         const r = await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [q(legacyRollbackOf(t.def))]);

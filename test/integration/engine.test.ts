@@ -97,12 +97,25 @@ describe('consolidate + cutover under live traffic', () => {
     const result = await consolidate(url, { onInvalid: 'quarantine', batchSize: 500 });
     expect(result.state).toBe('ready_for_cutover');
     await withClient(url, async (c) => {
-      const q = await c.query('SELECT count(*)::int AS n FROM consolidation.engine_quarantine');
-      expect(q.rows[0].n).toBeGreaterThan(0);
+      const q = await c.query<{ issue_id: string; n: number }>(
+        'SELECT issue_id, count(*)::int AS n FROM consolidation.engine_quarantine GROUP BY 1',
+      );
+      const issues = new Map(q.rows.map((r) => [r.issue_id, r.n]));
+      expect(issues.get('campaigns.status.not_allowed')).toBeGreaterThan(0);
+      // the excluded campaigns' children followed them into quarantine
+      expect([...issues.keys()].some((k) => k.endsWith('.parent_quarantined'))).toBe(true);
     });
     await cutover(url);
     const rep = await verify(url);
     expect(rep.checks.filter((c) => !c.passed)).toEqual([]);
+    await withClient(url, async (c) => {
+      // nothing lost: every excluded row is still in the rollback copy and in quarantine
+      const excluded = await c.query(
+        `SELECT count(*)::int AS n FROM consolidation.engine_quarantine q WHERE q.action = 'exclude_row'
+           AND q.table_name = 'public.campaigns' AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = (q.row_key->>'id')::uuid)`,
+      );
+      expect(excluded.rows[0].n).toBeGreaterThan(0);
+    });
   });
 
   it('cutover backs off behind a conflicting lock, never holds the app longer than its timeout, and leaves the database unchanged when it gives up', async () => {

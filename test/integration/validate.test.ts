@@ -31,9 +31,7 @@ const codes = (r: ValidationReport) => r.problems.map((p) => p.code);
 const KIND_TO_ISSUE: Record<DirtyKind, string | null> = {
   campaigns_user_id_not_uuid: 'campaigns.user_id.not_uuid',
   campaigns_user_id_unknown_user: 'campaigns.user_id.unknown_user',
-  // the seed writes 'pausing' for this kind, which v2 allows (the Go service writes it): the
-  // expectation comes from an independent probe against v2's status list instead (see below)
-  campaigns_status_outside_v2: null,
+  campaigns_status_outside_v2: 'campaigns.status.not_allowed',
   http_params_source_type_invalid: 'http_keyword_campaign_params.source_type.not_allowed',
   audit_logs_user_id_not_uuid: 'audit_logs.user_id.not_uuid',
   audit_logs_client_ip_not_ip: 'audit_logs.client_ip.not_inet',
@@ -106,7 +104,7 @@ describe('dfc validate on seeded legacy data', () => {
       const issue = KIND_TO_ISSUE[kind];
       if (issue) expected.set(issue, n);
     }
-    expect(expected.size).toBe(6);
+    expect(expected.size).toBe(7);
     const outside = await withClient(dirty, (c) =>
       c.query<{ n: string }>('SELECT count(*) AS n FROM campaigns WHERE NOT (status = ANY ($1::text[]))', [
         [...CAMPAIGN_STATUSES],

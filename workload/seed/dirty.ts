@@ -67,12 +67,12 @@ export function dirtyTables(plan: SeedPlan): { loads: DirtyLoad[]; kinds: Record
   };
   const notUuid = ['system', 'system', 'scheduler'].map((u) => add(u, 'domain_generation', 'completed'));
   const unknownUser = [id(), id()].map((u) => add(u, 'domain_generation', 'completed'));
-  const pausing = [0, 1].map(() => add(someUser(), 'domain_generation', 'pausing'));
+  const stalled = [0, 1].map(() => add(someUser(), 'domain_generation', 'stalled'));
   const badSource = ['DNS', 'domain_generation'].map((st) => ({
     c: add(someUser(), 'http_keyword_validation', 'completed'),
     st,
   }));
-  const genLike = [...notUuid, ...unknownUser, ...pausing];
+  const genLike = [...notUuid, ...unknownUser, ...stalled];
 
   const campaignsT: DirtyLoad = {
     schema: 'public',
@@ -100,7 +100,7 @@ export function dirtyTables(plan: SeedPlan): { loads: DirtyLoad[]; kinds: Record
           c.status,
           text(c.user),
           '100',
-          c.status === 'pausing' ? '40' : '100',
+          c.status === 'stalled' ? '40' : '100',
           json({ source: 'import' }),
           ts(c.at),
           ts(c.at + 3_600_000),
@@ -264,7 +264,7 @@ export function dirtyTables(plan: SeedPlan): { loads: DirtyLoad[]; kinds: Record
     kinds: {
       campaigns_user_id_not_uuid: notUuid.length,
       campaigns_user_id_unknown_user: unknownUser.length,
-      campaigns_status_outside_v2: pausing.length,
+      campaigns_status_outside_v2: stalled.length,
       http_params_source_type_invalid: badSource.length,
       audit_logs_user_id_not_uuid: auditNotUuid,
       audit_logs_client_ip_not_ip: auditBadIp,
