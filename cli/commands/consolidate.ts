@@ -1,6 +1,7 @@
-/** `dfc consolidate [--dry-run] | status | pause | resume`, `dfc cutover`, `dfc verify`. */
+/** `dfc consolidate [--dry-run] | status | pause | resume | abort`, `dfc cutover`, `dfc verify`. */
 import type { Command } from 'commander';
 import { resolveTarget } from '../../src/db/connection.js';
+import { abortConsolidation } from '../../src/engine/abort.js';
 import { consolidate, type InvalidPolicy } from '../../src/engine/consolidate.js';
 import { cutover } from '../../src/engine/cutover.js';
 import { planConsolidation } from '../../src/engine/plan.js';
@@ -90,6 +91,22 @@ export function registerConsolidate(program: Command): void {
                 `  ${t.table.padEnd(44)} legacy ${String(t.legacyRows).padStart(9)}  shadow ${String(t.shadowRows).padStart(9)}  ${t.checksumsMatch ? 'in sync' : 'differs'}${t.backfillDone ? '' : ' (copying)'}`,
             ),
           ].join('\n'),
+        );
+      }),
+    );
+  cmd
+    .command('abort')
+    .description(
+      'undo an unfinished consolidation: capture triggers, shadow schemas and pending changes removed; legacy untouched',
+    )
+    .action(
+      action(async (opts) => {
+        const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
+        const r = await abortConsolidation(url);
+        emit(
+          opts,
+          { event: 'consolidate.aborted', ...r },
+          `run ${r.runId} aborted; capture removed from ${r.triggersRemoved} legacy tables, shadow schemas dropped`,
         );
       }),
     );

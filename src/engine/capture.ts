@@ -16,8 +16,11 @@ export function createCaptureTriggerSql(t: MappedTable, on: Rel, direction: Dire
   const args = [direction, t.captureName[direction], ...t.primaryKey]
     .map((a) => build(literal(a)).text)
     .join(', ');
+  // ENABLE ALWAYS: a writer running with session_replication_role = replica (a logical
+  // replication apply worker, a bulk loader) must be captured too
   return `CREATE TRIGGER ${quoteIdent(captureTriggerName(direction))} AFTER INSERT OR UPDATE OR DELETE ON ${q(on)}
-    FOR EACH ROW EXECUTE FUNCTION consolidation.capture_change(${args})`;
+    FOR EACH ROW EXECUTE FUNCTION consolidation.capture_change(${args});
+  ALTER TABLE ${q(on)} ENABLE ALWAYS TRIGGER ${quoteIdent(captureTriggerName(direction))}`;
 }
 
 export async function hasTrigger(c: pg.ClientBase, on: Rel, name: string): Promise<boolean> {
