@@ -5,7 +5,7 @@ import { abortConsolidation } from '../../src/engine/abort.js';
 import { consolidate } from '../../src/engine/consolidate.js';
 import { cutover } from '../../src/engine/cutover.js';
 import { planConsolidation } from '../../src/engine/plan.js';
-import { consolidationStatus } from '../../src/engine/status.js';
+import { consolidationStatus, setPaused } from '../../src/engine/status.js';
 import { readCatalog } from '../../src/schema/catalog.js';
 import { seedDatabase } from '../../workload/seed.js';
 import { freshDatabase } from '../helpers/db.js';
@@ -54,6 +54,30 @@ describe('consolidate --dry-run, abort, replica-mode writers', () => {
     const again = await consolidate(url, { batchSize: 1000 });
     expect(again.resumed).toBe(false);
     expect(again.state).toBe('ready_for_cutover');
+  });
+
+  it('pause holds the backfill between batches and resume lets it finish', async () => {
+    const url = await freshDatabase('seeded', 'pause');
+    await expect(consolidate(url, { stopAfterStep: 'capture:install' })).rejects.toThrow(/test hook/);
+    expect(await setPaused(url, true)).toBe(true);
+    const reasons: string[] = [];
+    const run = consolidate(url, {
+      batchSize: 200,
+      onEvent: (e) => {
+        if (e.type === 'throttle') reasons.push(e.reason);
+      },
+    });
+    // wait until the engine reports that it is holding because of the pause
+    for (let i = 0; i < 200 && reasons.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(reasons[0]).toBe('paused');
+    const copied = await withClient(url, (c) =>
+      c.query('SELECT coalesce(sum(rows_copied), 0)::int AS n FROM consolidation.engine_tables'),
+    );
+    expect(copied.rows[0].n).toBe(0);
+    expect(await setPaused(url, false)).toBe(true);
+    const done = await run;
+    expect(done.state).toBe('ready_for_cutover');
+    expect(done.tables.reduce((a, t) => a + t.rowsCopied, 0)).toBeGreaterThan(2000);
   });
 
   it('captures writes made with session_replication_role = replica (capture triggers fire ALWAYS)', async () => {
