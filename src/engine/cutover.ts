@@ -107,8 +107,8 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         await c.query('SET LOCAL lock_timeout = 0');
         await c.query('SET LOCAL statement_timeout = 0');
         const drained = await drainInTransaction(c, present, run.run_id);
-        await swap(c, v2, present, all);
-        const validation = await validateInTransaction(c, v2, all);
+        await swap(c, v2, present);
+        const validation = await validateInTransaction(c, v2);
         if (opts.forceValidationFailure)
           validation.push({ check: 'forced failure (test hook)', passed: false });
         const failed = validation.filter((v) => !v.passed);
@@ -180,12 +180,7 @@ async function drainInTransaction(c: pg.ClientBase, tables: MappedTable[], runId
 }
 
 /** The moves, in one transaction under the locks. No rename: only SET SCHEMA. */
-async function swap(
-  c: pg.ClientBase,
-  v2: V2Definition,
-  present: MappedTable[],
-  _all: MappedTable[],
-): Promise<void> {
+async function swap(c: pg.ClientBase, v2: V2Definition, present: MappedTable[]): Promise<void> {
   for (const s of DF_SCHEMAS) {
     await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(ROLLBACK_SCHEMA[s])} CASCADE`);
     await c.query(`CREATE SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[s])}`);
@@ -281,11 +276,7 @@ async function swap(
 }
 
 /** Checks run inside the cutover transaction; cheap and independent of table size. */
-export async function validateInTransaction(
-  c: pg.ClientBase,
-  v2: V2Definition,
-  all: MappedTable[],
-): Promise<ValidationCheck[]> {
+export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition): Promise<ValidationCheck[]> {
   const checks: ValidationCheck[] = [];
   const backlog = await c.query<{ n: string }>(
     `SELECT count(*) AS n FROM consolidation.capture_log WHERE direction = 'forward'`,
@@ -367,7 +358,6 @@ export async function validateInTransaction(
   });
   const noForward = await c.query(`SELECT tgname FROM pg_trigger WHERE tgname = 'dfc_capture_forward'`);
   checks.push({ check: 'forward capture triggers removed', passed: noForward.rows.length === 0 });
-  void all;
   return checks;
 }
 
