@@ -24,7 +24,7 @@ export function registerConsolidate(program: Command): void {
     .command('consolidate')
     .description('phases 2-3: build v2 beside legacy while the application runs (ends ready_for_cutover)')
     .option('--dry-run', 'validate and print the full plan; change nothing')
-    .option('--batch-size <n>', 'rows per backfill batch', int, 20000)
+    .option('--batch-size <n>', 'rows per backfill batch', int, 50000)
     .option('--batch-delay <ms>', 'pause between batches', int, 0)
     .option(
       '--max-lock-wait <ms>',

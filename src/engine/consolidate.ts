@@ -11,7 +11,7 @@ import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '..
 import { DfcError } from '../errors.js';
 import { V2 } from '../schema/v2/index.js';
 import type { V2Definition } from '../schema/v2/model.js';
-import { backfillBatch } from './backfill.js';
+import { type BackfillPosition, backfillBatch, startPosition } from './backfill.js';
 import {
   addConstraints,
   allTables,
@@ -91,7 +91,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
   const started = Date.now();
   const v2 = opts.v2 ?? V2;
   const emit: EventSink = opts.onEvent ?? (() => {});
-  const batchSize = opts.batchSize ?? 20000;
+  const batchSize = opts.batchSize ?? 50000;
   const throttleOpts = { ...DEFAULT_THROTTLE, ...opts.throttle };
   const lockPolicy = { ...DEFAULT_LOCK_POLICY, ...opts.lockPolicy };
   const onInvalid = opts.onInvalid ?? 'abort';
@@ -145,9 +145,17 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
     };
 
     // Phase 1 check that needs the v2 definition: rows that cannot convert, before anything is copied.
+    // tables whose rows matched a conversion issue at the check: only those pay for per-row
+    // predicates in the backfill under the abort policy (anything later is captured and applied
+    // with the predicates; a v2-only FK broken later stops the run at VALIDATE with CONSOLIDATION_04)
+    const issueTables = new Set<string>();
     await step('check:conversion', async () => {
       const issues = await countConversionIssues(c, all);
       const bad = issues.filter((i) => i.count > 0);
+      await c.query(
+        `UPDATE consolidation.engine_runs SET options = options || jsonb_build_object('issue_tables', $2::jsonb) WHERE run_id = $1`,
+        [runId, JSON.stringify([...new Set(bad.map((i) => i.table))])],
+      );
       if (bad.length && policy === 'abort') {
         await c.query(`UPDATE consolidation.engine_runs SET state = 'aborted' WHERE run_id = $1`, [runId]);
         throw new DfcError(
@@ -162,6 +170,11 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       return { issues: bad.length };
     });
 
+    const recorded = await c.query<{ t: string[] | null }>(
+      `SELECT ARRAY(SELECT jsonb_array_elements_text(options->'issue_tables')) AS t FROM consolidation.engine_runs WHERE run_id = $1`,
+      [runId],
+    );
+    for (const name of recorded.rows[0]?.t ?? []) issueTables.add(name);
     emit({ type: 'phase', phase: 'shadow', message: 'phase 2: shadow tables and change capture' });
     await step('shadow:create', async () => {
       await createShadowSchemas(c);
@@ -193,19 +206,21 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
           'SELECT last_key, rows_copied, rows_estimate, backfill_done FROM consolidation.engine_tables WHERE run_id = $1 AND table_name = $2',
           [runId, t.captureName.forward],
         );
-        let lastKey = st.rows[0]?.last_key ?? null;
+        let position: BackfillPosition =
+          (st.rows[0]?.last_key as BackfillPosition | null) ?? (await startPosition(c, t));
         let done = Number(st.rows[0]?.rows_copied ?? 0);
         const total = Math.max(Number(st.rows[0]?.rows_estimate ?? 0), done);
         let finished = Boolean(st.rows[0]?.backfill_done);
         const t0 = Date.now();
         let copiedHere = 0;
+        const applyIssues = policy !== 'abort' || issueTables.has(t.captureName.forward);
         while (!finished) {
           await throttle(c, runId, throttleOpts, (reason) => emit({ type: 'throttle', reason }));
-          const b = await backfillBatch(c, t, runId, lastKey, batchSize);
-          lastKey = b.lastKey ?? lastKey;
+          const b = await backfillBatch(c, t, runId, position, { batchSize, applyIssues });
+          position = b.position;
           done += b.inserted;
           copiedHere += b.scanned;
-          finished = b.scanned < batchSize;
+          finished = b.done;
           const rate = copiedHere / Math.max(0.001, (Date.now() - t0) / 1000);
           emit({
             type: 'progress',
