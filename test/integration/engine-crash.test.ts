@@ -157,7 +157,7 @@ describe('consolidate survives SIGKILL', () => {
             ).rows;
             const w = await withClient(url, (c) =>
               c.query(
-                `SELECT pid FROM pg_stat_activity WHERE query ILIKE 'CREATE%INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`,
+                `SELECT pid FROM pg_stat_activity WHERE query ILIKE 'CREATE%INDEX CONCURRENTLY%' AND wait_event_type = 'Lock' AND datname = current_database()`,
               ),
             );
             if (w.rows.length) {
@@ -166,7 +166,7 @@ describe('consolidate survives SIGKILL', () => {
               // crashed host or a lost connection does not: end it too, as that crash would
               await withClient(url, (c) =>
                 c.query(
-                  `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'dfc-consolidate%'`,
+                  `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'dfc-consolidate%' AND datname = current_database()`,
                 ),
               );
               break;

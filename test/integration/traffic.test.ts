@@ -232,7 +232,8 @@ describe('traffic + ledger on a legacy database', () => {
       killed += await withClient(fresh, async (c) => {
         const r = await c.query(
           `SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-            WHERE application_name = 'domainflow-sim' AND state = 'active' AND query = 'COMMIT') t`,
+            WHERE application_name = 'domainflow-sim' AND state = 'active' AND query = 'COMMIT'
+              AND datname = current_database()) t`,
         );
         return r.rows[0].n as number;
       });
