@@ -10,7 +10,7 @@ import { DfcError } from '../errors.js';
 import type { IndexDef, TableDef, V2Definition } from '../schema/v2/model.js';
 import * as render from '../schema/v2/render.js';
 import { quoteIdent } from '../sql/sql.js';
-import { q, SHADOW_MAP, SHADOW_SCHEMA, shadowOf } from './names.js';
+import { q, type Rel, SHADOW_MAP, SHADOW_SCHEMA, shadowOf } from './names.js';
 
 /** Every table of v2: those consolidated from legacy and those new in v2. */
 export const allTables = (v2: V2Definition): TableDef[] => [...v2.tables, ...v2.newTables];
@@ -22,18 +22,62 @@ export async function createShadowSchemas(c: pg.ClientBase): Promise<void> {
   }
 }
 
-/** Shadow tables with columns, defaults and primary key only (indexes come after the copy). */
+/** Shadow tables with columns and defaults only: the bulk copy goes into a heap with no index at all. */
 export async function createShadowTables(c: pg.ClientBase, v2: V2Definition): Promise<void> {
   await c.query('BEGIN');
   try {
     // defaults such as uuid_generate_v4() resolve through the extensions in public
     await c.query(`SET LOCAL search_path = public`);
     for (const t of allTables(v2))
-      await c.query(render.createTableSql(t, SHADOW_MAP, { constraints: 'pk-only' }));
+      await c.query(render.createTableSql(t, SHADOW_MAP, { constraints: 'none' }));
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => {});
     throw e;
+  }
+}
+
+/**
+ * After the copy: remove every row whose key was captured (only such rows can have been copied
+ * twice, by a block walk that met both versions; the applier re-inserts them from the source),
+ * then build the primary key — a plain CREATE INDEX, since nobody else uses the shadow. One
+ * transaction, so a crash leaves no half-built key behind.
+ */
+export async function attachPrimaryKey(
+  c: pg.ClientBase,
+  t: TableDef,
+  legacySource: Rel | null,
+): Promise<number> {
+  const target = shadowOf(t);
+  if (await constraintExists(c, target.schema, t.name, t.primaryKey.name)) return 0;
+  await c.query('BEGIN');
+  try {
+    let removed = 0;
+    if (legacySource) {
+      const pk = t.primaryKey.columns;
+      const r = await c.query(
+        `WITH keys AS (
+           SELECT old_key AS k FROM consolidation.capture_log WHERE direction = 'forward' AND table_name = $1 AND old_key IS NOT NULL
+           UNION SELECT new_key FROM consolidation.capture_log WHERE direction = 'forward' AND table_name = $1 AND new_key IS NOT NULL)
+         DELETE FROM ${q(target)} d USING keys, LATERAL jsonb_populate_record(NULL::${q(legacySource)}, keys.k) r
+          WHERE ${pk.map((col) => `d.${quoteIdent(col)} = r.${quoteIdent(col)}`).join(' AND ')}`,
+        [`${t.legacy.schema}.${t.legacy.name}`],
+      );
+      removed = r.rowCount ?? 0;
+    }
+    await c.query(render.primaryKeySql(t, SHADOW_MAP));
+    await c.query('COMMIT');
+    return removed;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw new DfcError(
+      'CONSOLIDATION_04',
+      `building the primary key of the shadow ${t.schema}.${t.name} failed: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        fix: 'rerun `dfc consolidate` (it resumes); if it fails again, `dfc consolidate abort` and report the message',
+        cause: e,
+      },
+    );
   }
 }
 

@@ -15,6 +15,7 @@ import { type BackfillPosition, backfillBatch, startPosition } from './backfill.
 import {
   addConstraints,
   allTables,
+  attachPrimaryKey,
   attachUniqueConstraints,
   buildIndexConcurrently,
   createShadowSchemas,
@@ -230,7 +231,6 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
             rowsPerSecond: Math.round(rate),
             etaSeconds: rate > 0 ? Math.max(0, (total - done) / rate) : null,
           });
-          await drainCapture();
         }
         return { rows: done };
       });
@@ -238,6 +238,13 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
 
     emit({ type: 'phase', phase: 'optimize', message: 'phase 3: indexes, constraints, views' });
     await setRunState(c, runId, 'optimizing');
+    // the copy went into bare heaps; now the keys, then the changes captured meanwhile
+    for (const t of allTables(v2)) {
+      const mapped = all.find((m) => m.def.schema === t.schema && m.def.name === t.name);
+      await step(`pk:${t.schema}.${t.name}`, async () => ({
+        recopied: await attachPrimaryKey(c, t, mapped ? legacyLiveOf(mapped.def) : null),
+      }));
+    }
     await step('capture:catch-up', async () => ({
       applied: await drain(applier, all, 'forward', { runId }),
     }));

@@ -42,8 +42,11 @@ function columnSql(t: TableDef, c: ColumnDef, s: SchemaMap): string {
 }
 
 export interface CreateTableOptions {
-  /** 'all': primary key, uniques and checks inline; 'pk-only': just the primary key. Foreign keys never (see foreignKeySql). */
-  constraints?: 'all' | 'pk-only';
+  /**
+   * 'all': primary key, uniques and checks inline; 'pk-only': just the primary key; 'none': no
+   * constraint at all (the engine's shadow during the bulk copy). Foreign keys never (see foreignKeySql).
+   */
+  constraints?: 'all' | 'pk-only' | 'none';
 }
 
 /**
@@ -62,7 +65,8 @@ export function createTableSql(
   const all = (opts.constraints ?? 'all') === 'all';
   const seqCols = t.columns.filter((c) => c.ownedSequence);
   const lines = t.columns.map((c) => columnSql(t, c, s));
-  lines.push(`    CONSTRAINT ${quoteIdent(t.primaryKey.name)} PRIMARY KEY (${cols(t.primaryKey.columns)})`);
+  if (opts.constraints !== 'none')
+    lines.push(`    CONSTRAINT ${quoteIdent(t.primaryKey.name)} PRIMARY KEY (${cols(t.primaryKey.columns)})`);
   if (all) {
     for (const u of t.uniques) lines.push(`    CONSTRAINT ${quoteIdent(u.name)} UNIQUE (${cols(u.columns)})`);
     for (const c of t.checks) lines.push(`    CONSTRAINT ${quoteIdent(c.name)} CHECK (${c.expression})`);
@@ -127,6 +131,13 @@ export function checkSql(
   opts: { notValid?: boolean } = {},
 ): string {
   return `ALTER TABLE ${qualifiedTable(t, s)} ADD CONSTRAINT ${quoteIdent(c.name)} CHECK (${c.expression})${opts.notValid ? ' NOT VALID' : ''};`;
+}
+
+/** CREATE UNIQUE INDEX for the primary key, then ADD PRIMARY KEY USING it (what 'none' left out). */
+export function primaryKeySql(t: TableDef, s: SchemaMap = INSTALL_SCHEMAS): string {
+  const pk = t.primaryKey;
+  return `CREATE UNIQUE INDEX ${quoteIdent(pk.name)} ON ${qualifiedTable(t, s)} USING btree (${cols(pk.columns)});
+ALTER TABLE ${qualifiedTable(t, s)} ADD CONSTRAINT ${quoteIdent(pk.name)} PRIMARY KEY USING INDEX ${quoteIdent(pk.name)};`;
 }
 
 /** ALTER TABLE ... VALIDATE CONSTRAINT name (SHARE UPDATE EXCLUSIVE: writes continue) */
