@@ -13,25 +13,28 @@ export interface IssueCount {
   fix: string;
 }
 
-/** Count legacy rows per conversion issue with up to 5 sample keys. */
+/** Count legacy rows per conversion issue (one scan per table), with up to 5 sample keys for each issue found. */
 export async function countConversionIssues(c: pg.ClientBase, tables: MappedTable[]): Promise<IssueCount[]> {
   const out: IssueCount[] = [];
   for (const t of tables) {
     // cascade issues follow from their parents' quarantine; only the root causes are counted here
-    for (const i of t.issues.filter((x) => !x.id.endsWith('.parent_quarantined'))) {
-      const pk = t.primaryKey.map((k) => `'${k}', s."${k}"`).join(', ');
-      const r = await c.query<{ n: string; sample: unknown[] | null }>(
-        `SELECT count(*) AS n, (array_agg(jsonb_build_object(${pk})))[1:5] AS sample
-           FROM ${q(legacyLiveOf(t.def))} s WHERE coalesce((${i.predicate}), false)`,
-      );
-      out.push({
-        id: i.id,
-        table: t.captureName.forward,
-        count: Number(r.rows[0]?.n ?? 0),
-        sample: r.rows[0]?.sample ?? [],
-        reason: i.reason,
-        fix: i.fix,
-      });
+    const issues = t.issues.filter((x) => !x.id.endsWith('.parent_quarantined'));
+    if (issues.length === 0) continue;
+    const from = `${q(legacyLiveOf(t.def))} s`;
+    const counts = await c.query<Record<string, string>>(
+      `SELECT ${issues.map((i, n) => `count(*) FILTER (WHERE coalesce((${i.predicate}), false)) AS c${n}`).join(', ')} FROM ${from}`,
+    );
+    for (const [n, i] of issues.entries()) {
+      const count = Number(counts.rows[0]?.[`c${n}`] ?? 0);
+      let sample: unknown[] = [];
+      if (count > 0) {
+        const pk = t.primaryKey.map((k) => `'${k}', s."${k}"`).join(', ');
+        const r = await c.query<{ k: unknown }>(
+          `SELECT jsonb_build_object(${pk}) AS k FROM ${from} WHERE coalesce((${i.predicate}), false) LIMIT 5`,
+        );
+        sample = r.rows.map((x) => x.k);
+      }
+      out.push({ id: i.id, table: t.captureName.forward, count, sample, reason: i.reason, fix: i.fix });
     }
   }
   return out;
