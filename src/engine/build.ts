@@ -28,8 +28,14 @@ export async function createShadowTables(c: pg.ClientBase, v2: V2Definition): Pr
   try {
     // defaults such as uuid_generate_v4() resolve through the extensions in public
     await c.query(`SET LOCAL search_path = public`);
-    for (const t of allTables(v2))
+    for (const t of allTables(v2)) {
       await c.query(render.createTableSql(t, SHADOW_MAP, { constraints: 'none' }));
+      // no autovacuum on the shadow: a worker holding its lock would stall the cutover's moves
+      // (it yields only after deadlock_timeout); the engine ANALYZEs itself, cutover resets this
+      await c.query(
+        `ALTER TABLE ${q(shadowOf(t))} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`,
+      );
+    }
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => {});

@@ -20,7 +20,7 @@ import { mappedTables } from './consolidate.js';
 import { backoff, DEFAULT_LOCK_POLICY, type LockPolicy, sleep } from './ddl.js';
 import type { EventSink } from './events.js';
 import type { MappedTable } from './mapping.js';
-import { DF_SCHEMAS, legacyLiveOf, liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from './names.js';
+import { DF_SCHEMAS, legacyLiveOf, liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { applyCaptureBatch, drain } from './reconcile.js';
 import { activeRun } from './state.js';
 import { recordOp } from './support.js';
@@ -80,7 +80,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         await c.query(`SET LOCAL lock_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
         await c.query(`SET LOCAL statement_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
         await c.query(
-          `LOCK TABLE ${present.map((t) => q(legacyLiveOf(t.def))).join(', ')} IN ACCESS EXCLUSIVE MODE`,
+          `LOCK TABLE ${[...present.map((t) => q(legacyLiveOf(t.def))), ...allTables(v2).map((t) => q(shadowOf(t)))].join(', ')} IN ACCESS EXCLUSIVE MODE`,
         );
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});
@@ -261,6 +261,8 @@ async function swap(c: pg.ClientBase, v2: V2Definition, present: MappedTable[]):
         `GRANT ${g.privilege} ON ${q(liveOf(t.def))} TO ${g.grantee === 'PUBLIC' ? 'PUBLIC' : quoteIdent(g.grantee)}`,
       );
   }
+  for (const t of allTables(v2))
+    await c.query(`ALTER TABLE ${q(liveOf(t))} RESET (autovacuum_enabled, toast.autovacuum_enabled)`);
   // writes to v2 now flow back to the rollback copy
   for (const t of present) await c.query(createCaptureTriggerSql(t, liveOf(t.def), 'reverse'));
   await c.query(
