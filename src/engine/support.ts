@@ -13,24 +13,24 @@ export interface IssueCount {
   fix: string;
 }
 
-/** Count legacy rows per conversion issue (one scan per table), with up to 5 sample keys for each issue found. */
+/**
+ * Count legacy rows per conversion issue, with up to 5 sample keys for each issue found. One query
+ * per issue with the predicate as the top-level WHERE: that is what lets PostgreSQL turn an
+ * orphan check's NOT EXISTS into a hash anti-join (inside count(*) FILTER it would run per row).
+ */
 export async function countConversionIssues(c: pg.ClientBase, tables: MappedTable[]): Promise<IssueCount[]> {
   const out: IssueCount[] = [];
   for (const t of tables) {
     // cascade issues follow from their parents' quarantine; only the root causes are counted here
-    const issues = t.issues.filter((x) => !x.id.endsWith('.parent_quarantined'));
-    if (issues.length === 0) continue;
-    const from = `${q(legacyLiveOf(t.def))} s`;
-    const counts = await c.query<Record<string, string>>(
-      `SELECT ${issues.map((i, n) => `count(*) FILTER (WHERE coalesce((${i.predicate}), false)) AS c${n}`).join(', ')} FROM ${from}`,
-    );
-    for (const [n, i] of issues.entries()) {
-      const count = Number(counts.rows[0]?.[`c${n}`] ?? 0);
+    for (const i of t.issues.filter((x) => !x.id.endsWith('.parent_quarantined'))) {
+      const from = `${q(legacyLiveOf(t.def))} s`;
+      const counted = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${i.predicate}`);
+      const count = Number(counted.rows[0]?.n ?? 0);
       let sample: unknown[] = [];
       if (count > 0) {
         const pk = t.primaryKey.map((k) => `'${k}', s."${k}"`).join(', ');
         const r = await c.query<{ k: unknown }>(
-          `SELECT jsonb_build_object(${pk}) AS k FROM ${from} WHERE coalesce((${i.predicate}), false) LIMIT 5`,
+          `SELECT jsonb_build_object(${pk}) AS k FROM ${from} WHERE ${i.predicate} LIMIT 5`,
         );
         sample = r.rows.map((x) => x.k);
       }
