@@ -30,7 +30,7 @@ export function registerConsolidate(program: Command): void {
       '--max-lock-wait <ms>',
       'lock_timeout for each DDL on a live table (retried with backoff)',
       int,
-      2000,
+      500,
     )
     .option('--throttle-active <n>', 'back off while more sessions than this are active', int, 64)
     .option('--throttle-lock-waits <n>', 'back off while more lock requests than this wait', int, 8)

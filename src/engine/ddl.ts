@@ -15,9 +15,10 @@ export interface LockPolicy {
   maxBackoffMs: number;
 }
 
+/** 500 ms (as pgroll): the longest the application may queue behind one of our DDL lock requests. */
 export const DEFAULT_LOCK_POLICY: LockPolicy = {
-  lockTimeoutMs: 2000,
-  attempts: 30,
+  lockTimeoutMs: 500,
+  attempts: 60,
   backoffMs: 200,
   maxBackoffMs: 5000,
 };

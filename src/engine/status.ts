@@ -9,6 +9,7 @@ import { quoteIdent } from '../sql/sql.js';
 import { mapTable } from './mapping.js';
 import { legacyLiveOf, q, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { activeRun, captureBacklog, latestRun } from './state.js';
+import { setChecksumSql } from './support.js';
 
 export interface TableStatus {
   table: string;
@@ -29,9 +30,6 @@ export interface ConsolidationStatus {
   stepsDone: number;
   inSync: boolean;
 }
-
-const CHECKSUM = (rowText: string) =>
-  `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
 
 export async function consolidationStatus(
   url: string,
@@ -67,10 +65,10 @@ export async function consolidationStatus(
         const lRow = `ROW(${cols.map((x) => `(${x.expr})::${types.get(x.column)}`).join(', ')})::text`;
         const sRow = `ROW(${cols.map((x) => `s.${quoteIdent(x.column)}`).join(', ')})::text`;
         const l = await c.query<{ n: string; sum: string }>(
-          `SELECT count(*) AS n${opts.exact === false ? ", '' AS sum" : `, ${CHECKSUM(lRow)} AS sum`} FROM ${q(legacy)} s WHERE NOT (${t.excludePredicate})`,
+          `SELECT count(*) AS n${opts.exact === false ? ", '' AS sum" : `, ${setChecksumSql(lRow)} AS sum`} FROM ${q(legacy)} s WHERE NOT (${t.excludePredicate})`,
         );
         const s = await c.query<{ n: string; sum: string }>(
-          `SELECT count(*) AS n${opts.exact === false ? ", '' AS sum" : `, ${CHECKSUM(sRow)} AS sum`} FROM ${q(shadowOf(t.def))} s`,
+          `SELECT count(*) AS n${opts.exact === false ? ", '' AS sum" : `, ${setChecksumSql(sRow)} AS sum`} FROM ${q(shadowOf(t.def))} s`,
         );
         const done = await c.query<{ backfill_done: boolean }>(
           'SELECT backfill_done FROM consolidation.engine_tables WHERE run_id = $1 AND table_name = $2',

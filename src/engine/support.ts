@@ -44,3 +44,10 @@ export async function countConversionIssues(c: pg.ClientBase, tables: MappedTabl
 export async function recordOp(c: pg.ClientBase, op: OperationRecord): Promise<void> {
   await recordOperation(c, op);
 }
+
+/**
+ * SQL for an order-independent checksum of a set of row texts: the sum of 60-bit md5 prefixes,
+ * as numeric so it cannot overflow. Same rows (in any order) → same text.
+ */
+export const setChecksumSql = (rowText: string) =>
+  `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;

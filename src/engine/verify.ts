@@ -16,6 +16,7 @@ import { captureTriggerName } from './capture.js';
 import { type MappedTable, mapTable } from './mapping.js';
 import { legacyRollbackOf, liveOf, q, ROLLBACK_SCHEMA } from './names.js';
 import { drain } from './reconcile.js';
+import { setChecksumSql } from './support.js';
 
 export interface VerifyCheck {
   category: 'referential_integrity' | 'constraints' | 'consistency' | 'completeness' | 'catalog';
@@ -29,10 +30,6 @@ export interface VerifyReport {
   checks: VerifyCheck[];
 }
 
-/** Order-independent checksum of a set of row texts (sum of 60-bit md5 prefixes, numeric so it cannot overflow). */
-const CHECKSUM = (rowText: string) =>
-  `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
-
 /** v2 rows vs the rollback copy mapped forward, for the columns both carry. */
 export async function compareWithRollbackCopy(c: pg.ClientBase, t: MappedTable): Promise<VerifyCheck[]> {
   const carried = t.def.columns.filter((col) =>
@@ -42,10 +39,10 @@ export async function compareWithRollbackCopy(c: pg.ClientBase, t: MappedTable):
   const v2Row = `ROW(${carried.map((col) => `t.${quoteIdent(col.name)}`).join(', ')})::text`;
   const legacyRow = `ROW(${carried.map((col) => `(${forwardExpr.get(col.name)})::${col.type}`).join(', ')})::text`;
   const live = await c.query<{ n: string; sum: string }>(
-    `SELECT count(*) AS n, ${CHECKSUM(v2Row)} AS sum FROM ${q(liveOf(t.def))} t`,
+    `SELECT count(*) AS n, ${setChecksumSql(v2Row)} AS sum FROM ${q(liveOf(t.def))} t`,
   );
   const legacy = await c.query<{ n: string; sum: string }>(
-    `SELECT count(*) AS n, ${CHECKSUM(legacyRow)} AS sum FROM ${q(legacyRollbackOf(t.def))} s WHERE NOT (${t.excludePredicate})`,
+    `SELECT count(*) AS n, ${setChecksumSql(legacyRow)} AS sum FROM ${q(legacyRollbackOf(t.def))} s WHERE NOT (${t.excludePredicate})`,
   );
   const name = `${t.def.schema}.${t.def.name}`;
   return [
