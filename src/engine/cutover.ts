@@ -70,6 +70,21 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
       );
     const all = mappedTables(v2);
     const present = await legacyTablesPresent(c, all);
+    // legacy views and materialized views that v2 replaces move too: lock them with the tables,
+    // under the same timeout, so a long reader of one cannot stall the locked part
+    const views = await c.query<{ rel: string; kind: string; schema: string }>(
+      `SELECT format('%I.%I', lv.nspname, lc.relname) AS rel, lc.relkind AS kind, lv.nspname AS schema
+         FROM pg_class lc JOIN pg_namespace lv ON lv.oid = lc.relnamespace
+        WHERE lv.nspname IN ('public','auth') AND lc.relkind IN ('v','m')
+          AND EXISTS (SELECT 1 FROM pg_class sc JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                       WHERE sc.relname = lc.relname AND sn.nspname = ANY ($1) AND sc.relkind IN ('v','m'))`,
+      [Object.values(SHADOW_SCHEMA)],
+    );
+    const toLock = [
+      ...present.map((t) => q(legacyLiveOf(t.def))),
+      ...views.rows.filter((r) => r.kind === 'v').map((r) => r.rel),
+      ...allTables(v2).map((t) => q(shadowOf(t))),
+    ];
     for (let attempt = 1; ; attempt++) {
       // keep the backlog small so the locked part is short
       await drain(c, present, 'forward', { runId: run.run_id });
@@ -79,9 +94,16 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         // so what the application can queue behind is the timeout, not tables × timeout
         await c.query(`SET LOCAL lock_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
         await c.query(`SET LOCAL statement_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
-        await c.query(
-          `LOCK TABLE ${[...present.map((t) => q(legacyLiveOf(t.def))), ...allTables(v2).map((t) => q(shadowOf(t)))].join(', ')} IN ACCESS EXCLUSIVE MODE`,
-        );
+        await c.query(`LOCK TABLE ${toLock.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+        // materialized views cannot be LOCKed: moving them out takes their lock, under the same timeouts
+        for (const s of DF_SCHEMAS) {
+          await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(ROLLBACK_SCHEMA[s])} CASCADE`);
+          await c.query(`CREATE SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[s])}`);
+        }
+        for (const m of views.rows.filter((r) => r.kind === 'm'))
+          await c.query(
+            `ALTER MATERIALIZED VIEW ${m.rel} SET SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[m.schema as 'public' | 'auth'])}`,
+          );
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});
         const busy = sqlstate(e) === '55P03' || sqlstate(e) === '57014';
@@ -181,10 +203,6 @@ async function drainInTransaction(c: pg.ClientBase, tables: MappedTable[], runId
 
 /** The moves, in one transaction under the locks. No rename: only SET SCHEMA. */
 async function swap(c: pg.ClientBase, v2: V2Definition, present: MappedTable[]): Promise<void> {
-  for (const s of DF_SCHEMAS) {
-    await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(ROLLBACK_SCHEMA[s])} CASCADE`);
-    await c.query(`CREATE SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[s])}`);
-  }
   for (const t of present) await c.query(dropCaptureSql(legacyLiveOf(t.def), 'forward'));
   // remember what legacy functions looked like, for rollback
   await c.query(

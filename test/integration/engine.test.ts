@@ -160,6 +160,20 @@ describe('consolidate + cutover under live traffic', () => {
     expect(ok.validation.every((v) => v.passed)).toBe(true);
   });
 
+  it('a long reader of a legacy materialized view makes the cutover back off, not hang holding the table locks', async () => {
+    const url = await seeded(600);
+    await consolidate(url, { batchSize: 1000 });
+    await withClient(url, async (reader) => {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM campaign_statistics');
+      const err = await cutover(url, { lockTimeoutMs: 300, attempts: 2 }).catch((e) => e);
+      expect((err as DfcError).code).toBe('CONSOLIDATION_03');
+      await reader.query('ROLLBACK');
+    });
+    const ok = await cutover(url, { lockTimeoutMs: 300 });
+    expect(ok.validation.every((v) => v.passed)).toBe(true);
+  });
+
   it('a failing in-transaction validation rolls the cutover back completely', async () => {
     const url = await seeded(800);
     await consolidate(url, { batchSize: 1000 });
