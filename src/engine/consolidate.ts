@@ -28,6 +28,7 @@ import { DEFAULT_LOCK_POLICY, type LockPolicy } from './ddl.js';
 import type { EventSink } from './events.js';
 import { type MappedTable, mapTable } from './mapping.js';
 import { legacyLiveOf, q, shadowOf } from './names.js';
+import { preflight } from './preflight.js';
 import { drain } from './reconcile.js';
 import { activeRun, ensureEngineState, markStep, type RunRow, setRunState, stepDone } from './state.js';
 import { countConversionIssues, recordOp } from './support.js';
@@ -75,11 +76,9 @@ async function startOrResumeRun(
   onInvalid: InvalidPolicy,
   options: object,
 ): Promise<{ run: RunRow; resumed: boolean }> {
+  // an unfinished run is resumed with the policy it started with
   const run = await activeRun(c);
-  if (run) {
-    if (run.state === 'ready_for_cutover') return { run, resumed: true };
-    return { run, resumed: true };
-  }
+  if (run) return { run, resumed: true };
   const r = await c.query<RunRow>(
     `INSERT INTO consolidation.engine_runs (on_invalid, options) VALUES ($1, $2)
      RETURNING run_id, state, on_invalid, paused, steps_done, started_at, cutover_at`,
@@ -100,7 +99,6 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
   const applier = await connect(url, 'dfc-consolidate-apply');
   try {
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
-    const { preflight } = await import('./preflight.js');
     await preflight(c, { requireLegacy: true });
     await ensureEngineState(c);
     await ensureBookkeeping(c);
