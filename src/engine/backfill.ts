@@ -37,9 +37,13 @@ export interface BackfillOptions {
 }
 
 /** Start position for a table: ctid mode on PostgreSQL 14+, else keyset. */
-export async function startPosition(c: pg.ClientBase, t: MappedTable): Promise<BackfillPosition> {
+export async function startPosition(
+  c: pg.ClientBase,
+  t: MappedTable,
+  mode: 'auto' | 'pk' = 'auto',
+): Promise<BackfillPosition> {
   const v = await c.query<{ v: number }>(`SELECT current_setting('server_version_num')::int AS v`);
-  if ((v.rows[0]?.v ?? 0) < 140000) return { mode: 'pk', lastKey: null };
+  if (mode === 'pk' || (v.rows[0]?.v ?? 0) < 140000) return { mode: 'pk', lastKey: null };
   const { source } = endpoints(t, 'forward');
   const r = await c.query<{ blocks: string; filenode: string }>(
     `SELECT (pg_relation_size(oid) / current_setting('block_size')::int) AS blocks, pg_relation_filenode(oid)::text AS filenode

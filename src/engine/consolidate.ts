@@ -42,6 +42,8 @@ export interface ConsolidateOptions {
   lockPolicy?: Partial<LockPolicy>;
   onInvalid?: InvalidPolicy;
   onEvent?: EventSink;
+  /** how to walk legacy tables: 'auto' = block ranges on PostgreSQL 14+, keyset before; 'pk' forces keyset */
+  backfillMode?: 'auto' | 'pk';
   /** test hook: stop (throw) right after the named step completes */
   stopAfterStep?: string;
   /** test hook (env DFC_TEST_HOLD_AFTER_STEP in the CLI): sleep 60 s after the named step completes */
@@ -206,7 +208,8 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
           [runId, t.captureName.forward],
         );
         let position: BackfillPosition =
-          (st.rows[0]?.last_key as BackfillPosition | null) ?? (await startPosition(c, t));
+          (st.rows[0]?.last_key as BackfillPosition | null) ??
+          (await startPosition(c, t, opts.backfillMode ?? 'auto'));
         let done = Number(st.rows[0]?.rows_copied ?? 0);
         const total = Math.max(Number(st.rows[0]?.rows_estimate ?? 0), done);
         let finished = Boolean(st.rows[0]?.backfill_done);
