@@ -16,7 +16,7 @@ import { resolveTarget, withClient } from '../src/db/connection.js';
 import { consolidate } from '../src/engine/consolidate.js';
 import { cutover } from '../src/engine/cutover.js';
 import type { EngineEvent } from '../src/engine/events.js';
-import { LEGACY_DIR, migrateUp } from '../src/migrate/runner.js';
+import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { quoteIdent } from '../src/sql/sql.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
@@ -29,18 +29,6 @@ const { values } = parseArgs({
   },
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freshDb(serverUrl: string, name: string): Promise<string> {
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  await withClient(admin.toString(), async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  });
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 /** One-shot INSERT … SELECT of every DomainFlow table into index-less copies: rows/s. */
 async function oneShotCopyRate(url: string): Promise<{ rows: number; seconds: number }> {
@@ -66,11 +54,7 @@ async function oneShotCopyRate(url: string): Promise<{ rows: number; seconds: nu
 }
 
 async function runOne(serverUrl: string, domains: number, rate: number) {
-  const url = await freshDb(serverUrl, `dfc_bench_${domains}`);
-  await withClient(url, (c) =>
-    c.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'),
-  );
-  await migrateUp(url, { dir: LEGACY_DIR });
+  const url = await createLegacyDatabase(serverUrl, `dfc_bench_${domains}`);
   const seed = await seedDatabase(url, { domains, seed: 1 });
   await withClient(url, (c) => c.query('VACUUM ANALYZE'));
   const baseline = await oneShotCopyRate(url);

@@ -26,10 +26,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { connect, resolveTarget, withClient } from '../src/db/connection.js';
+import { dropDatabase } from '../src/db/databases.js';
 import { consolidate } from '../src/engine/consolidate.js';
 import { cutover } from '../src/engine/cutover.js';
 import { ROLLBACK_SCHEMA } from '../src/engine/names.js';
-import { LEGACY_DIR, migrateUp } from '../src/migrate/runner.js';
+import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { quoteIdent } from '../src/sql/sql.js';
 import { seedDatabase } from '../workload/seed.js';
 import { APP_STATEMENTS, DOMAIN_BATCH, DOMAIN_BATCH_COLUMNS } from '../workload/statements.js';
@@ -501,18 +502,6 @@ async function measureAfter(url: string, cases: Case[]) {
 
 // ---- setup ----------------------------------------------------------------------------------------
 
-async function freshDb(serverUrl: string, name: string): Promise<{ url: string; admin: string }> {
-  const admin = new URL(serverUrl);
-  admin.pathname = '/postgres';
-  await withClient(admin.toString(), async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${quoteIdent(name)}`);
-  });
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), admin: admin.toString() };
-}
-
 /** v2 indexes on the tables the statements touch, and the statements whose v2 plans use each. */
 async function indexUse(url: string, rows: Row[]) {
   const tables = [
@@ -715,11 +704,7 @@ const settle = (url: string) =>
   });
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
 const dbName = `dfc_bench_queries_${DOMAINS}`;
-const { url, admin } = await freshDb(serverUrl, dbName);
-await withClient(url, (c) =>
-  c.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'),
-);
-await migrateUp(url, { dir: LEGACY_DIR });
+const url = await createLegacyDatabase(serverUrl, dbName);
 const seed = await seedDatabase(url, { domains: DOMAINS, seed: 1 });
 await settle(url);
 const seededRows = Object.values(seed.counts).reduce((a, b) => a + b, 0);
@@ -781,6 +766,5 @@ if (values['write-doc']) {
   );
   log(`wrote ${path.relative(process.cwd(), DOC)}`);
 }
-if (!values.keep)
-  await withClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(dbName)} WITH (FORCE)`));
+if (!values.keep) await dropDatabase(serverUrl, dbName);
 process.exit(0);

@@ -7,9 +7,9 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { resolveTarget, withClient } from '../src/db/connection.js';
-import { LEGACY_DIR, migrateUp } from '../src/migrate/runner.js';
-import { quoteIdent } from '../src/sql/sql.js';
+import { resolveTarget } from '../src/db/connection.js';
+import { dropDatabase } from '../src/db/databases.js';
+import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { buildPlan } from '../workload/seed/plan.js';
 import { resultTables } from '../workload/seed/rows-results.js';
 import { seedDatabase } from '../workload/seed.js';
@@ -41,19 +41,7 @@ function generatorRate(): number {
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'] });
 const name = `dfc_bench_seed_${domains}`;
-const admin = new URL(serverUrl);
-admin.pathname = '/postgres';
-await withClient(admin.toString(), async (c) => {
-  await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-  await c.query(`CREATE DATABASE ${quoteIdent(name)}`);
-});
-const u = new URL(serverUrl);
-u.pathname = `/${name}`;
-const url = u.toString();
-await withClient(url, (c) =>
-  c.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'),
-);
-await migrateUp(url, { dir: LEGACY_DIR });
+const url = await createLegacyDatabase(serverUrl, name);
 
 const loadBefore = load();
 const report = await seedDatabase(url, { domains, seed });
@@ -107,8 +95,5 @@ if (values.json) {
   }
 }
 
-if (!values.keep)
-  await withClient(admin.toString(), (c) =>
-    c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`),
-  );
+if (!values.keep) await dropDatabase(serverUrl, name);
 process.exit(0);

@@ -10,13 +10,11 @@ import path from 'node:path';
 import { verifyLedger } from '../workload/ledger.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
-import { withClient } from './db/connection.js';
 import { consolidate } from './engine/consolidate.js';
 import { cutover } from './engine/cutover.js';
 import type { EventSink } from './engine/events.js';
 import { verify } from './engine/verify.js';
-import { LEGACY_DIR, migrateUp } from './migrate/runner.js';
-import { quoteIdent } from './sql/sql.js';
+import { createLegacyDatabase } from './migrate/legacy-database.js';
 
 export interface DemoOptions {
   /** server URL whose database is replaced by the demo database (its name is `database`) */
@@ -44,20 +42,8 @@ export interface DemoResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
-  const admin = new URL(o.serverUrl);
-  admin.pathname = '/postgres';
-  await withClient(admin.toString(), async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(o.database)} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${quoteIdent(o.database)}`);
-  });
-  const u = new URL(o.serverUrl);
-  u.pathname = `/${o.database}`;
-  const url = u.toString();
   o.say(`1/7 legacy history 000001-000017 on a fresh database "${o.database}"`);
-  await withClient(url, (c) =>
-    c.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'),
-  );
-  await migrateUp(url, { dir: LEGACY_DIR });
+  const url = await createLegacyDatabase(o.serverUrl, o.database);
   o.say(`2/7 seeding ${o.domains} generated domains and everything around them`);
   const seed = await seedDatabase(url, { domains: o.domains, seed: 1 });
   o.say(`    ${Object.values(seed.counts).reduce((a, b) => a + b, 0)} rows in ${seed.seconds.toFixed(1)} s`);

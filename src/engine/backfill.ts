@@ -14,7 +14,7 @@
  */
 import type pg from 'pg';
 import { quoteIdent } from '../sql/sql.js';
-import { endpoints, type MappedTable, pkList, pkObject } from './mapping.js';
+import { endpoints, type MappedTable, pkList, pkObject, quarantineInsertSql } from './mapping.js';
 import { q } from './names.js';
 
 /** Where a table's backfill stands (stored as jsonb in engine_tables.last_key). */
@@ -51,19 +51,6 @@ export async function startPosition(
     [q(source)],
   );
   return { mode: 'ctid', nextBlock: 0, endBlock: Number(r.rows[0]!.blocks), filenode: r.rows[0]!.filenode };
-}
-
-function quarantineCte(t: MappedTable, runId: string): string {
-  if (t.issues.length === 0) return '';
-  return `, quarantined AS (
-      INSERT INTO consolidation.engine_quarantine (run_id, table_name, row_key, issue_id, action, original_row)
-      SELECT ${Number(runId)}, i.table_name, ${pkObject(t, 's')}, i.issue_id, i.action, to_jsonb(s)
-        FROM batch s JOIN (VALUES ${t.issues
-          .map((i, n) => `(${n}, '${t.captureName.forward}', '${i.id}', '${i.quarantine.action}')`)
-          .join(', ')}) AS i(n, table_name, issue_id, action) ON ${t.issues
-          .map((i, n) => `(i.n = ${n} AND coalesce((${i.predicate}), false))`)
-          .join(' OR ')}
-      ON CONFLICT (table_name, row_key, issue_id) DO NOTHING RETURNING 1)`;
 }
 
 /** Copy the next batch and record the new position; one transaction. */
@@ -111,10 +98,9 @@ export async function backfillBatch(
       `WITH batch AS (${batch}),
        ins AS (INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
                SELECT ${exprs.join(', ')} FROM batch s ${filter}
-               ON CONFLICT DO NOTHING RETURNING 1)${opts.applyIssues ? quarantineCte(t, runId) : ''}
+               ON CONFLICT DO NOTHING RETURNING 1)${opts.applyIssues && t.issues.length ? `, quarantined AS (${quarantineInsertSql(t, runId, 'batch s')})` : ''}
        SELECT (SELECT count(*) FROM batch) AS scanned, (SELECT count(*) FROM ins) AS inserted,
-              ${position.mode === 'pk' ? `(SELECT ${pkObject(t, 's')} FROM batch s ORDER BY ${pkList(t, 's')} DESC LIMIT 1)` : 'NULL::jsonb'} AS last_key
-              ${opts.applyIssues && t.issues.length ? ', (SELECT count(*) FROM quarantined) AS q' : ''}`,
+              ${position.mode === 'pk' ? `(SELECT ${pkObject(t, 's')} FROM batch s ORDER BY ${pkList(t, 's')} DESC LIMIT 1)` : 'NULL::jsonb'} AS last_key`,
       params,
     );
     const row = r.rows[0]!;

@@ -5,7 +5,7 @@
  * killed run resumes where it stopped; the backfill resumes at its exact last key.
  */
 import type pg from 'pg';
-import { ensureBookkeeping } from '../bookkeeping.js';
+import { ensureBookkeeping, recordOperation } from '../bookkeeping.js';
 import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
 import { DfcError } from '../errors.js';
@@ -31,7 +31,7 @@ import { legacyLiveOf, q, shadowOf } from './names.js';
 import { preflight } from './preflight.js';
 import { drain } from './reconcile.js';
 import { activeRun, ensureEngineState, markStep, type RunRow, setRunState, stepDone } from './state.js';
-import { countConversionIssues, recordOp } from './support.js';
+import { countConversionIssues } from './support.js';
 import { DEFAULT_THROTTLE, type ThrottleOptions, throttle } from './throttle.js';
 
 export type InvalidPolicy = 'abort' | 'quarantine';
@@ -127,7 +127,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       const details = await fn();
       await markStep(c, runId, id);
       const seconds = (Date.now() - t0) / 1000;
-      await recordOp(c, {
+      await recordOperation(c, {
         phase: phaseOf(id),
         type: id.split(':')[0]!,
         target: id.split(':')[1] ?? 'schema',

@@ -7,6 +7,7 @@
  * validation passes. Otherwise it rolls back and the database is exactly as before.
  */
 import type pg from 'pg';
+import { recordOperation } from '../bookkeeping.js';
 import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
 import { DfcError, sqlstate } from '../errors.js';
@@ -23,7 +24,6 @@ import type { MappedTable } from './mapping.js';
 import { DF_SCHEMAS, legacyLiveOf, liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { applyCaptureBatch, drain } from './reconcile.js';
 import { activeRun } from './state.js';
-import { recordOp } from './support.js';
 
 export interface CutoverOptions {
   lockTimeoutMs?: number;
@@ -153,7 +153,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
           run.run_id,
           lockHeldMs,
         ]);
-        await recordOp(c, {
+        await recordOperation(c, {
           runId: run.run_id,
           phase: 'phase4_cutover',
           type: 'atomic_cutover',
@@ -166,7 +166,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         return { runId: run.run_id, attempts: attempt, lockHeldMs, drainedUnderLock: drained, validation };
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});
-        await recordOp(c, {
+        await recordOperation(c, {
           runId: run.run_id,
           phase: 'phase4_cutover',
           type: 'atomic_cutover',

@@ -137,3 +137,19 @@ export const pkJoin = (t: MappedTable, a: string, b: string) =>
 
 export const pkObject = (t: MappedTable, alias: string) =>
   `jsonb_build_object(${t.primaryKey.map((c) => `'${c}', ${alias}.${quoteIdent(c)}`).join(', ')})`;
+
+/**
+ * INSERT of the original legacy rows that match any of the table's conversion issues into
+ * consolidation.engine_quarantine, one statement for all issues. `rowsSql` yields legacy rows
+ * aliased `s` (a table joined to keys, or a CTE of the batch). Nothing the quarantine policy nulls
+ * or keeps out is ever lost.
+ */
+export function quarantineInsertSql(t: MappedTable, runId: string | undefined, rowsSql: string): string {
+  return `INSERT INTO consolidation.engine_quarantine (run_id, table_name, row_key, issue_id, action, original_row)
+    SELECT ${runId ? Number(runId) : 'NULL'}, i.table_name, ${pkObject(t, 's')}, i.issue_id, i.action, to_jsonb(s)
+      FROM ${rowsSql} JOIN (VALUES ${t.issues
+        .map((i, n) => `(${n}, '${t.captureName.forward}', '${i.id}', '${i.quarantine.action}')`)
+        .join(', ')}) AS i(n, table_name, issue_id, action)
+        ON ${t.issues.map((i, n) => `(i.n = ${n} AND coalesce((${i.predicate}), false))`).join(' OR ')}
+    ON CONFLICT (table_name, row_key, issue_id) DO UPDATE SET original_row = EXCLUDED.original_row, quarantined_at = now()`;
+}

@@ -8,7 +8,14 @@
  */
 import type pg from 'pg';
 import { quoteIdent } from '../sql/sql.js';
-import { type Direction, endpoints, type MappedTable, pkJoin, pkList, pkObject } from './mapping.js';
+import {
+  type Direction,
+  endpoints,
+  type MappedTable,
+  pkJoin,
+  pkList,
+  quarantineInsertSql,
+} from './mapping.js';
 import { q } from './names.js';
 
 /** Delete then re-insert the given keys of one table (keys: jsonb objects of primary-key values). */
@@ -31,7 +38,10 @@ export async function reconcileKeys(
   }
   const cols = t.targetColumns[direction];
   if (direction === 'forward' && t.issues.length > 0)
-    await quarantine(c, t, `JOIN ${keyRows} k ON ${pkJoin(t, 's', 'k')}`, [JSON.stringify(keys)], runId);
+    await c.query(
+      quarantineInsertSql(t, runId, `${q(source)} s JOIN ${keyRows} k ON ${pkJoin(t, 's', 'k')}`),
+      [JSON.stringify(keys)],
+    );
   const where = direction === 'forward' ? `WHERE NOT (${t.excludePredicate})` : '';
   const r = await c.query(
     `INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
@@ -39,29 +49,6 @@ export async function reconcileKeys(
     [JSON.stringify(keys)],
   );
   return r.rowCount ?? 0;
-}
-
-/**
- * Save the original legacy rows that match a conversion issue (`from` joins/filters `s`), so the
- * quarantine policy never loses what it nulls or excludes.
- */
-export async function quarantine(
-  c: pg.ClientBase,
-  t: MappedTable,
-  from: string,
-  params: unknown[],
-  runId?: string,
-) {
-  const { source } = endpoints(t, 'forward');
-  for (const issue of t.issues) {
-    await c.query(
-      `INSERT INTO consolidation.engine_quarantine (run_id, table_name, row_key, issue_id, action, original_row)
-       SELECT ${runId ? Number(runId) : 'NULL'}, '${t.captureName.forward}', ${pkObject(t, 's')}, '${issue.id}', '${issue.quarantine.action}', to_jsonb(s)
-         FROM ${q(source)} s ${from} WHERE coalesce((${issue.predicate}), false)
-       ON CONFLICT (table_name, row_key, issue_id) DO UPDATE SET original_row = EXCLUDED.original_row, quarantined_at = now()`,
-      params,
-    );
-  }
 }
 
 interface CaptureRow {
@@ -119,19 +106,19 @@ export async function applyCaptureBatch(
   }
 }
 
-/** Apply until fewer than `until` changes remain (or the log is empty). Returns the total applied. */
+/** Apply batches until one comes back short (the log is drained) or maxRounds. Returns the total applied. */
 export async function drain(
   c: pg.ClientBase,
   tables: MappedTable[],
   direction: Direction,
-  opts: { batch?: number; until?: number; runId?: string; maxRounds?: number } = {},
+  opts: { batch?: number; runId?: string; maxRounds?: number } = {},
 ): Promise<number> {
   const batch = opts.batch ?? 5000;
   let total = 0;
   for (let round = 0; round < (opts.maxRounds ?? 1_000_000); round++) {
     const n = await applyCaptureBatch(c, tables, direction, batch, { runId: opts.runId });
     total += n;
-    if (n < batch || n <= (opts.until ?? 0)) break;
+    if (n < batch) break;
   }
   return total;
 }

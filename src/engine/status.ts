@@ -5,11 +5,10 @@
  */
 import { connect } from '../db/connection.js';
 import { V2 } from '../schema/v2/index.js';
-import { quoteIdent } from '../sql/sql.js';
 import { mapTable } from './mapping.js';
 import { legacyLiveOf, q, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { activeRun, captureBacklog, latestRun } from './state.js';
-import { setChecksumSql } from './support.js';
+import { compareMappedRows } from './support.js';
 
 export interface TableStatus {
   table: string;
@@ -60,15 +59,13 @@ export async function consolidationStatus(
         const legacy = legacyLiveOf(t.def);
         const present = await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [q(legacy)]);
         if (!present.rows[0]?.ok) continue;
-        const cols = t.targetColumns.forward;
-        const types = new Map(t.def.columns.map((col) => [col.name, col.type]));
-        const lRow = `ROW(${cols.map((x) => `(${x.expr})::${types.get(x.column)}`).join(', ')})::text`;
-        const sRow = `ROW(${cols.map((x) => `s.${quoteIdent(x.column)}`).join(', ')})::text`;
-        const l = await c.query<{ n: string; sum: string }>(
-          `SELECT count(*) AS n${opts.exact === false ? ", '' AS sum" : `, ${setChecksumSql(lRow)} AS sum`} FROM ${q(legacy)} s WHERE NOT (${t.excludePredicate})`,
-        );
-        const s = await c.query<{ n: string; sum: string }>(
-          `SELECT count(*) AS n${opts.exact === false ? ", '' AS sum" : `, ${setChecksumSql(sRow)} AS sum`} FROM ${q(shadowOf(t.def))} s`,
+        const cmp = await compareMappedRows(
+          c,
+          t,
+          legacy,
+          shadowOf(t.def),
+          t.targetColumns.forward.map((x) => x.column),
+          { checksum: opts.exact !== false },
         );
         const done = await c.query<{ backfill_done: boolean }>(
           'SELECT backfill_done FROM consolidation.engine_tables WHERE run_id = $1 AND table_name = $2',
@@ -76,9 +73,9 @@ export async function consolidationStatus(
         );
         tables.push({
           table: t.captureName.forward,
-          legacyRows: Number(l.rows[0]!.n),
-          shadowRows: Number(s.rows[0]!.n),
-          checksumsMatch: l.rows[0]!.sum === s.rows[0]!.sum && l.rows[0]!.n === s.rows[0]!.n,
+          legacyRows: cmp.legacyRows,
+          shadowRows: cmp.v2Rows,
+          checksumsMatch: cmp.checksumsMatch,
           backfillDone: Boolean(done.rows[0]?.backfill_done),
         });
       }

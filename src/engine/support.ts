@@ -1,8 +1,8 @@
 /** Small shared pieces of the engine: conversion-issue counts and the operations log. */
 import type pg from 'pg';
-import { type OperationRecord, recordOperation } from '../bookkeeping.js';
+import { quoteIdent } from '../sql/sql.js';
 import type { MappedTable } from './mapping.js';
-import { legacyLiveOf, q } from './names.js';
+import { legacyLiveOf, q, type Rel } from './names.js';
 
 export interface IssueCount {
   id: string;
@@ -40,14 +40,45 @@ export async function countConversionIssues(c: pg.ClientBase, tables: MappedTabl
   return out;
 }
 
-/** Append to monitoring.migration_operations (installing the bookkeeping schemas on first use). */
-export async function recordOp(c: pg.ClientBase, op: OperationRecord): Promise<void> {
-  await recordOperation(c, op);
-}
-
 /**
  * SQL for an order-independent checksum of a set of row texts: the sum of 60-bit md5 prefixes,
  * as numeric so it cannot overflow. Same rows (in any order) → same text.
  */
 export const setChecksumSql = (rowText: string) =>
   `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
+
+export interface RowSetComparison {
+  legacyRows: number;
+  v2Rows: number;
+  checksumsMatch: boolean;
+}
+
+/**
+ * Compare a legacy table, mapped forward and minus the rows quarantine keeps out, with a table of
+ * v2 rows (the shadow before cutover, the live v2 table after it): counts and an order-independent
+ * checksum over `columns` (v2 column names). `checksum: false` counts only.
+ */
+export async function compareMappedRows(
+  c: pg.ClientBase,
+  t: MappedTable,
+  legacy: Rel,
+  v2: Rel,
+  columns: string[],
+  opts: { checksum?: boolean } = {},
+): Promise<RowSetComparison> {
+  const forward = new Map(t.targetColumns.forward.map((x) => [x.column, x.expr]));
+  const types = new Map(t.def.columns.map((col) => [col.name, col.type]));
+  const withSum = opts.checksum !== false;
+  const sum = (rowText: string) => (withSum ? `, ${setChecksumSql(rowText)} AS sum` : ", '' AS sum");
+  const legacyRow = `ROW(${columns.map((col) => `(${forward.get(col)})::${types.get(col)}`).join(', ')})::text`;
+  const v2Row = `ROW(${columns.map((col) => `t.${quoteIdent(col)}`).join(', ')})::text`;
+  const l = await c.query<{ n: string; sum: string }>(
+    `SELECT count(*) AS n${sum(legacyRow)} FROM ${q(legacy)} s WHERE NOT (${t.excludePredicate})`,
+  );
+  const v = await c.query<{ n: string; sum: string }>(`SELECT count(*) AS n${sum(v2Row)} FROM ${q(v2)} t`);
+  return {
+    legacyRows: Number(l.rows[0]!.n),
+    v2Rows: Number(v.rows[0]!.n),
+    checksumsMatch: l.rows[0]!.n === v.rows[0]!.n && l.rows[0]!.sum === v.rows[0]!.sum,
+  };
+}

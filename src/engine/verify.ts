@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { connect, withClient } from '../db/connection.js';
+import { DOMAINFLOW_EXTENSIONS_SQL, dropDatabase, recreateDatabase } from '../db/databases.js';
 import { installV2 } from '../install.js';
 import { diffCatalogs, readCatalog } from '../schema/catalog.js';
 import { V2 } from '../schema/v2/index.js';
@@ -16,7 +17,7 @@ import { captureTriggerName } from './capture.js';
 import { type MappedTable, mapTable } from './mapping.js';
 import { legacyRollbackOf, liveOf, q, ROLLBACK_SCHEMA } from './names.js';
 import { drain } from './reconcile.js';
-import { setChecksumSql } from './support.js';
+import { compareMappedRows } from './support.js';
 
 export interface VerifyCheck {
   category: 'referential_integrity' | 'constraints' | 'consistency' | 'completeness' | 'catalog';
@@ -35,27 +36,25 @@ export async function compareWithRollbackCopy(c: pg.ClientBase, t: MappedTable):
   const carried = t.def.columns.filter((col) =>
     t.targetColumns.reverse.some((r) => r.column === (t.def.mapping[col.name]!.legacyColumn ?? col.name)),
   );
-  const forwardExpr = new Map(t.targetColumns.forward.map((x) => [x.column, x.expr]));
-  const v2Row = `ROW(${carried.map((col) => `t.${quoteIdent(col.name)}`).join(', ')})::text`;
-  const legacyRow = `ROW(${carried.map((col) => `(${forwardExpr.get(col.name)})::${col.type}`).join(', ')})::text`;
-  const live = await c.query<{ n: string; sum: string }>(
-    `SELECT count(*) AS n, ${setChecksumSql(v2Row)} AS sum FROM ${q(liveOf(t.def))} t`,
-  );
-  const legacy = await c.query<{ n: string; sum: string }>(
-    `SELECT count(*) AS n, ${setChecksumSql(legacyRow)} AS sum FROM ${q(legacyRollbackOf(t.def))} s WHERE NOT (${t.excludePredicate})`,
+  const r = await compareMappedRows(
+    c,
+    t,
+    legacyRollbackOf(t.def),
+    liveOf(t.def),
+    carried.map((col) => col.name),
   );
   const name = `${t.def.schema}.${t.def.name}`;
   return [
     {
       category: 'completeness',
       check: `${name}: row count equals the rollback copy`,
-      passed: live.rows[0]!.n === legacy.rows[0]!.n,
-      details: { v2: live.rows[0]!.n, legacy: legacy.rows[0]!.n },
+      passed: r.v2Rows === r.legacyRows,
+      details: { v2: r.v2Rows, legacy: r.legacyRows },
     },
     {
       category: 'consistency',
       check: `${name}: checksum of ${carried.length} carried columns equals the rollback copy`,
-      passed: live.rows[0]!.sum === legacy.rows[0]!.sum,
+      passed: r.checksumsMatch,
     },
   ];
 }
@@ -96,15 +95,11 @@ async function referentialChecks(c: pg.ClientBase, v2: V2Definition): Promise<Ve
 /** Catalog of public+auth vs a fresh install of v2 in a scratch database. */
 export async function catalogDiff(url: string, c: pg.ClientBase): Promise<VerifyCheck> {
   const scratch = `dfc_verify_${randomBytes(4).toString('hex')}`;
-  const admin = new URL(url);
-  await c.query(`CREATE DATABASE ${quoteIdent(scratch)}`);
+  const scratchUrl = await recreateDatabase(url, scratch);
   try {
-    admin.pathname = `/${scratch}`;
-    await withClient(admin.toString(), (s) =>
-      s.query('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE EXTENSION IF NOT EXISTS pgcrypto'),
-    );
-    await installV2(admin.toString());
-    const fresh = await withClient(admin.toString(), (s) => readCatalog(s, ['public', 'auth']));
+    await withClient(scratchUrl, (s) => s.query(DOMAINFLOW_EXTENSIONS_SQL));
+    await installV2(scratchUrl);
+    const fresh = await withClient(scratchUrl, (s) => readCatalog(s, ['public', 'auth']));
     const live = await readCatalog(c, ['public', 'auth']);
     // the reverse capture triggers are the rollback mechanism, not part of v2
     const differences = diffCatalogs(fresh, live).filter((d) => !d.includes(captureTriggerName('reverse')));
@@ -115,9 +110,7 @@ export async function catalogDiff(url: string, c: pg.ClientBase): Promise<Verify
       details: differences.slice(0, 50),
     };
   } finally {
-    await c
-      .query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`)
-      .catch(() => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)}`));
+    await dropDatabase(url, scratch).catch(() => {});
   }
 }
 
