@@ -7,6 +7,7 @@
  * cascaded change on the source was captured as a change of its own.
  */
 import type pg from 'pg';
+import { DfcError } from '../errors.js';
 import { quoteIdent } from '../sql/sql.js';
 import {
   type Direction,
@@ -88,7 +89,13 @@ export async function applyCaptureBatch(
       const involved = tables.filter((t) => byTable.has(t.captureName[direction]));
       const unknown = [...byTable.keys()].filter((n) => !tables.some((t) => t.captureName[direction] === n));
       if (unknown.length)
-        throw new Error(`capture log names tables the v2 definition does not know: ${unknown.join(', ')}`);
+        throw new DfcError(
+          'CONSOLIDATION_01',
+          `the capture log names tables this version's v2 definition does not know: ${unknown.join(', ')}`,
+          {
+            fix: 'finish (or `dfc consolidate abort`) the run with the dfc version that started it; nothing was applied',
+          },
+        );
       // all deletes first, then all inserts: a unique value moving between rows never collides
       for (const t of involved)
         await reconcileKeys(c, t, direction, byTable.get(t.captureName[direction])!, 'delete');
