@@ -1,5 +1,6 @@
 /** Wraps a command body: global options in, rendered error and exit code out. */
 import { DfcError } from '../src/errors.js';
+import { checkOptions } from './options.js';
 import { renderError } from './output.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: commander hands options as a loose record
@@ -14,6 +15,7 @@ export function action(fn: (opts: Opts, ...args: any[]) => Promise<unknown>) {
     const opts = cmd.optsWithGlobals();
     const positional = args.slice(0, -2);
     try {
+      checkOptions(opts); // a rejected number option: DFC_CONFIG before anything runs
       const code = await fn(opts, ...positional);
       process.exitCode = typeof code === 'number' ? code : 0;
     } catch (err) {

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   DFC_MIGRATION: 'Migration failed',
   DFC_DIRTY: 'Migration state is dirty',
   DFC_PRIVILEGE: 'Missing privilege',
+  DFC_LEDGER: 'Write ledger failed or invalid',
   DFC_INTERNAL: 'Internal error',
 } as const;
 

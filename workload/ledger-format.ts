@@ -10,7 +10,7 @@
  * columns it SET); `refs` hold parent keys (not checked, only used to model cascades);
  * `uncertain: true` marks a write whose COMMIT outcome is unknown (connection lost during COMMIT).
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { DfcError } from '../src/errors.js';
 
@@ -103,51 +103,136 @@ export const CASCADE_RULES: readonly {
   },
 ];
 
-/** Appends entries as JSON lines; `close()` flushes. */
+/**
+ * Appends entries as JSON lines with synchronous writes, so a failed write (disk full, EIO) is seen
+ * at once, not lost in a stream: the writer stops, `failed` is set, and `close()` throws it as
+ * DFC_LEDGER. `close()` also writes the end line (`{"type":"end","entries":N}`), which is what
+ * lets `readLedger` tell a complete ledger from one cut at a line boundary.
+ */
 export class LedgerWriter {
-  private readonly out: WriteStream;
+  private fd: number | undefined;
   private seq = 0;
   entries = 0;
+  /** the first write error; nothing is written after it */
+  failed: DfcError | undefined;
 
-  constructor(path: string, header: Omit<LedgerHeader, 'type' | 'version'>) {
-    this.out = createWriteStream(path, { flags: 'w' });
-    this.out.write(`${JSON.stringify({ type: 'header', version: 1, ...header })}\n`);
+  private constructor(
+    private readonly path: string,
+    fd: number,
+  ) {
+    this.fd = fd;
   }
 
   /** Give the entries sequence numbers in call order (= commit acknowledgement order) and append them. */
   append(entries: Omit<LedgerEntry, 'seq' | 'at'>[], at = new Date().toISOString()): void {
-    for (const e of entries) {
-      this.seq += 1;
-      this.entries += 1;
-      this.out.write(`${JSON.stringify({ seq: this.seq, ...e, at })}\n`);
+    if (this.failed || !entries.length) return;
+    const lines = entries.map((e, i) => JSON.stringify({ seq: this.seq + i + 1, ...e, at })).join('\n');
+    if (this.write(`${lines}\n`)) {
+      this.seq += entries.length;
+      this.entries += entries.length;
     }
   }
 
-  /** Create the file (truncating it); an unwritable path is a DFC_CONFIG error, not a crash later. */
-  static async open(path: string, header: Omit<LedgerHeader, 'type' | 'version'>): Promise<LedgerWriter> {
-    const w = new LedgerWriter(path, header);
-    await new Promise<void>((resolve, reject) => {
-      w.out.once('ready', () => resolve());
-      w.out.once('error', (cause) =>
-        reject(
-          new DfcError('DFC_CONFIG', `cannot write the ledger ${path}: ${cause.message}`, {
-            fix: 'pass a --ledger path in a writable directory',
-            cause,
-          }),
-        ),
+  private write(text: string): boolean {
+    if (this.fd === undefined || this.failed) return false;
+    const buf = Buffer.from(text, 'utf8');
+    try {
+      for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
+      return true;
+    } catch (cause) {
+      this.failed = new DfcError(
+        'DFC_LEDGER',
+        `writing the ledger ${this.path} failed after ${this.entries} entries: ${(cause as Error).message}`,
+        {
+          fix: 'free space or pick a writable --ledger path, then re-run the load; this ledger is incomplete',
+          cause,
+        },
       );
-    });
+      return false;
+    }
+  }
+
+  /**
+   * Create the file. An existing file is refused unless `overwrite` (the CLI's --force); an
+   * unwritable path is a DFC_CONFIG error, not a crash later.
+   */
+  static async open(
+    path: string,
+    header: Omit<LedgerHeader, 'type' | 'version'>,
+    opts: { overwrite?: boolean } = {},
+  ): Promise<LedgerWriter> {
+    let fd: number;
+    try {
+      fd = openSync(path, opts.overwrite ? 'w' : 'wx');
+    } catch (cause) {
+      const exists = (cause as NodeJS.ErrnoException).code === 'EEXIST';
+      throw new DfcError(
+        'DFC_CONFIG',
+        exists
+          ? `the ledger ${path} already exists`
+          : `cannot write the ledger ${path}: ${(cause as Error).message}`,
+        {
+          fix: exists
+            ? 'pass a new --ledger path, or --force to overwrite it'
+            : 'pass a --ledger path in a writable directory',
+          cause,
+        },
+      );
+    }
+    const w = new LedgerWriter(path, fd);
+    if (!w.write(`${JSON.stringify({ type: 'header', version: 1, ...header })}\n`)) {
+      await w.close().catch(() => {});
+      throw w.failed;
+    }
     return w;
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.out.once('error', reject);
-      this.out.end(() => resolve());
-    });
+  /** Write the end line and close; throws the write error if any write failed. */
+  async close(): Promise<void> {
+    if (this.fd === undefined) return;
+    this.write(`${JSON.stringify({ type: 'end', entries: this.entries })}\n`);
+    try {
+      closeSync(this.fd);
+    } catch (cause) {
+      this.failed ??= new DfcError(
+        'DFC_LEDGER',
+        `closing the ledger ${this.path} failed: ${(cause as Error).message}`,
+        {
+          fix: 'check the disk holding the ledger, then re-run the load',
+          cause,
+        },
+      );
+    }
+    this.fd = undefined;
+    if (this.failed) throw this.failed;
   }
 }
 
+const OPS = new Set(['insert', 'update', 'delete']);
+const isTextRow = (v: unknown) =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.values(v).every((x) => x === null || typeof x === 'string');
+
+function isEntry(o: Record<string, unknown>): boolean {
+  return (
+    Number.isInteger(o.seq) &&
+    typeof o.table === 'string' &&
+    isTextRow(o.key) &&
+    Object.keys(o.key as object).length > 0 &&
+    OPS.has(o.op as string) &&
+    (o.values === undefined || isTextRow(o.values)) &&
+    (o.refs === undefined || isTextRow(o.refs)) &&
+    typeof o.at === 'string'
+  );
+}
+
+/**
+ * Read a ledger strictly: a header first, then entries numbered 1, 2, 3 … without gaps, then the
+ * end line with their count. An empty, malformed, truncated or unterminated ledger is a DFC_LEDGER
+ * error: verifying only part of a ledger would blame (or clear) the database for the instrument.
+ */
 export async function readLedger(path: string): Promise<LedgerEntry[]> {
   let text: string;
   try {
@@ -158,26 +243,44 @@ export async function readLedger(path: string): Promise<LedgerEntry[]> {
       cause,
     });
   }
+  const bad = (what: string) =>
+    new DfcError('DFC_LEDGER', `ledger ${path} ${what}`, {
+      fix: 'this ledger cannot prove anything; re-run `dfc load --ledger NEW_FILE` to produce a complete one',
+    });
+  if (!text.trim()) throw bad('is empty');
+  if (!text.endsWith('\n')) throw bad('is truncated: its last line is incomplete');
+  const lines = text.slice(0, -1).split('\n');
   const out: LedgerEntry[] = [];
-  const lines = text.split('\n');
+  let ended = false;
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (!line.trim()) continue;
     let obj: Record<string, unknown>;
     try {
-      obj = JSON.parse(line);
-    } catch (cause) {
-      // a torn last line (the writer was killed mid-write) is not an entry; anything else is corruption
-      if (i >= lines.length - 2) break;
-      throw new DfcError('DFC_CONFIG', `ledger ${path} line ${i + 1} is not JSON`, {
-        fix: 'the ledger is corrupt; re-run the load to produce a new one',
-        cause,
-      });
+      obj = JSON.parse(lines[i]!);
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error('not an object');
+    } catch {
+      throw bad(`line ${i + 1} is not a ledger line (malformed JSON)`);
     }
-    if (obj.type === 'header') continue;
+    if (ended) throw bad(`has line ${i + 1} after its end line`);
+    if (i === 0) {
+      if (obj.type !== 'header' || obj.version !== 1)
+        throw bad('does not start with a version-1 header line');
+      continue;
+    }
+    if (obj.type === 'end') {
+      if (obj.entries !== out.length)
+        throw bad(`end line counts ${String(obj.entries)} entries but ${out.length} were read`);
+      ended = true;
+      continue;
+    }
+    if (!isEntry(obj)) throw bad(`line ${i + 1} is not a ledger entry (seq, table, key, op, at)`);
+    if (obj.seq !== out.length + 1)
+      throw bad(
+        `line ${i + 1} has seq ${String(obj.seq)}, expected ${out.length + 1} (entries lost or reordered)`,
+      );
     out.push(obj as unknown as LedgerEntry);
   }
-  return out.sort((a, b) => a.seq - b.seq);
+  if (!ended) throw bad(`is truncated: no end line after ${out.length} entries (the writer did not finish)`);
+  return out;
 }
 
 /** Expected final state of one (table, key). */

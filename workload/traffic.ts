@@ -23,6 +23,8 @@ export interface TrafficOptions {
   rate: number;
   durationMs: number;
   ledgerPath: string;
+  /** replace an existing ledger file (default: refuse it) */
+  overwriteLedger?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: TrafficProgress) => void;
   /** connections (default: rate/25, between 2 and 16) */
@@ -250,11 +252,15 @@ async function run(
 
   let ledger: LedgerWriter;
   try {
-    ledger = await LedgerWriter.open(opts.ledgerPath, {
-      startedAt: new Date().toISOString(),
-      seed,
-      rate: opts.rate,
-    });
+    ledger = await LedgerWriter.open(
+      opts.ledgerPath,
+      {
+        startedAt: new Date().toISOString(),
+        seed,
+        rate: opts.rate,
+      },
+      { overwrite: opts.overwriteLedger },
+    );
   } catch (e) {
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
     throw e;
@@ -432,9 +438,10 @@ async function run(
     for (let k = 0; ; k++) {
       const due = t0 + (i * interval) / concurrency + k * interval;
       // the run ends on time: a worker that fell behind drops its backlog instead of overrunning
-      if (due >= end || stop.aborted || performance.now() >= end) return;
+      // a failed ledger write ends the run: writes it cannot record would be unverifiable
+      if (due >= end || stop.aborted || ledger.failed || performance.now() >= end) return;
       await sleep(due - performance.now(), stop);
-      if (stop.aborted) return;
+      if (stop.aborted || ledger.failed) return;
       await execute(i, chooseOp(ctx));
     }
   };
@@ -443,8 +450,8 @@ async function run(
     await Promise.all(worlds.map((_, i) => worker(i)));
   } finally {
     clearInterval(ticker);
-    await ledger.close();
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    await ledger.close(); // throws DFC_LEDGER if any write failed: the run must not look successful
   }
   const durationMs = performance.now() - t0;
 

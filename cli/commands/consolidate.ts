@@ -9,32 +9,41 @@ import { consolidationStatus, setPaused } from '../../src/engine/status.js';
 import { verify } from '../../src/engine/verify.js';
 import { DfcError } from '../../src/errors.js';
 import { engineRenderer } from '../engine-render.js';
+import { whole } from '../options.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
-
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new DfcError('DFC_CONFIG', `not a non-negative integer: ${v}`, { fix: 'pass a whole number' });
-  return n;
-};
 
 export function registerConsolidate(program: Command): void {
   const cmd = program
     .command('consolidate')
     .description('phases 2-3: build v2 beside legacy while the application runs (ends ready_for_cutover)')
     .option('--dry-run', 'validate and print the full plan; change nothing')
-    .option('--batch-size <n>', 'rows per backfill batch', int, 50000)
-    .option('--batch-delay <ms>', 'pause between batches', int, 0)
+    .option('--batch-size <n>', 'rows per backfill batch', whole('--batch-size', { min: 1 }), 50000)
+    .option('--batch-delay <ms>', 'pause between batches', whole('--batch-delay', { min: 0 }), 0)
     .option(
       '--max-lock-wait <ms>',
       'lock_timeout for each DDL on a live table (retried with backoff)',
-      int,
+      whole('--max-lock-wait', { min: 1 }),
       500,
     )
-    .option('--throttle-active <n>', 'back off while more sessions than this are active', int, 64)
-    .option('--throttle-lock-waits <n>', 'back off while more lock requests than this wait', int, 8)
-    .option('--throttle-lag <ms>', 'back off while replication lag exceeds this', int, 5000)
+    .option(
+      '--throttle-active <n>',
+      'back off while more sessions than this are active',
+      whole('--throttle-active', { min: 1 }),
+      64,
+    )
+    .option(
+      '--throttle-lock-waits <n>',
+      'back off while more lock requests than this wait',
+      whole('--throttle-lock-waits', { min: 0 }),
+      8,
+    )
+    .option(
+      '--throttle-lag <ms>',
+      'back off while replication lag exceeds this',
+      whole('--throttle-lag', { min: 1 }),
+      5000,
+    )
     .option('--on-invalid <policy>', 'rows that cannot convert: abort (default) or quarantine', 'abort')
     .action(
       action(async (opts) => {
@@ -129,8 +138,18 @@ export function registerConsolidate(program: Command): void {
   program
     .command('cutover')
     .description('phase 4: atomic switch to v2 with a short lock timeout; commits only if validation passes')
-    .option('--lock-timeout <ms>', 'longest the application may wait behind the cutover lock', int, 1000)
-    .option('--attempts <n>', 'lock attempts before giving up (database unchanged)', int, 20)
+    .option(
+      '--lock-timeout <ms>',
+      'longest the application may wait behind the cutover lock',
+      whole('--lock-timeout', { min: 1 }),
+      1000,
+    )
+    .option(
+      '--attempts <n>',
+      'lock attempts before giving up (database unchanged)',
+      whole('--attempts', { min: 1 }),
+      20,
+    )
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { resolveTarget } from '../../src/db/connection.js';
 import { runDemo } from '../../src/demo.js';
 import { engineRenderer } from '../engine-render.js';
+import { positive, whole } from '../options.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
 
@@ -11,8 +12,8 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('legacy DomainFlow + data + live traffic → online consolidation → cutover → proofs')
-    .option('--domains <n>', 'generated domains to seed', (v) => Number(v), 200_000)
-    .option('--rate <ops>', 'application traffic, ops/s', (v) => Number(v), 100)
+    .option('--domains <n>', 'generated domains to seed', whole('--domains', { min: 1 }), 200_000)
+    .option('--rate <ops>', 'application traffic, ops/s', positive('--rate'), 100)
     .option('--database <name>', 'demo database (dropped and recreated)', 'domainflow_demo')
     .action(
       action(async (opts) => {

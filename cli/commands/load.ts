@@ -3,19 +3,13 @@
  * `dfc ledger verify --ledger FILE`: check the database against a ledger (exit 1 on any mismatch).
  */
 import cliProgress from 'cli-progress';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { resolveTarget } from '../../src/db/connection.js';
 import { verifyLedger } from '../../workload/ledger.js';
 import { runTraffic, type TrafficProgress, type TrafficReport } from '../../workload/traffic.js';
+import { positive, whole } from '../options.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
-
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  // commander prints this as one line naming the option
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--${name} must be a positive number`);
-  return n;
-};
 
 function summaryLines(r: TrafficReport): string {
   const retries = Object.entries(r.retries)
@@ -43,12 +37,13 @@ export function registerLoad(program: Command): void {
     .description(
       'simulate the DomainFlow service against the current schema, ledgering every committed write',
     )
-    .requiredOption('--rate <ops>', 'target operations per second', positive('rate'))
-    .requiredOption('--duration <seconds>', 'how long to run', positive('duration'))
-    .requiredOption('--ledger <file>', 'write ledger (JSON lines) to create')
-    .option('--seed <n>', 'seed of the operation mix', (v) => Number(v), 1)
-    .option('--concurrency <n>', 'connections (default: rate/25, 2..16)', positive('concurrency'))
-    .option('--lock-timeout <ms>', "lock_timeout for the app's sessions", positive('lock-timeout'))
+    .requiredOption('--rate <ops>', 'target operations per second', positive('--rate'))
+    .requiredOption('--duration <seconds>', 'how long to run', positive('--duration'))
+    .requiredOption('--ledger <file>', 'write ledger (JSON lines) to create (an existing file is refused)')
+    .option('--force', 'overwrite an existing --ledger file')
+    .option('--seed <n>', 'seed of the operation mix', whole('--seed', { min: 0 }), 1)
+    .option('--concurrency <n>', 'connections (default: rate/25, 2..16)', whole('--concurrency', { min: 1 }))
+    .option('--lock-timeout <ms>', "lock_timeout for the app's sessions", whole('--lock-timeout', { min: 1 }))
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
@@ -84,6 +79,7 @@ export function registerLoad(program: Command): void {
             rate: Number(opts.rate),
             durationMs: durationS * 1000,
             ledgerPath: opts.ledger,
+            overwriteLedger: Boolean(opts.force),
             seed: Number(opts.seed),
             concurrency: opts.concurrency ? Number(opts.concurrency) : undefined,
             lockTimeoutMs: opts.lockTimeout ? Number(opts.lockTimeout) : undefined,
@@ -106,7 +102,7 @@ export function registerLoad(program: Command): void {
       'check the database against a ledger: committed writes present with their values, deletes absent',
     )
     .requiredOption('--ledger <file>', 'ledger written by `dfc load --ledger`')
-    .option('--limit <n>', 'mismatches to print (human output)', (v) => Number(v), 50)
+    .option('--limit <n>', 'mismatches to print (human output)', whole('--limit', { min: 0 }), 50)
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });

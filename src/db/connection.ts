@@ -4,6 +4,7 @@
  * application_name, a lock_timeout, and errors turned into one clear line.
  */
 import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { clusterUrl, startCluster } from '../../embedded/cluster.js';
 import { DfcError, sqlstate } from '../errors.js';
 import { build, type SqlFragment } from '../sql/sql.js';
@@ -20,32 +21,134 @@ export interface Target {
   source: 'flag' | 'DATABASE_URL' | 'PG env' | 'embedded';
 }
 
-/** Parse and check a connection URL; a malformed one is a DFC_CONFIG error naming the problem. */
-export function parseDatabaseUrl(raw: string): URL {
-  let u: URL;
+/** The parts of a connection that dfc carries; everything becomes one canonical postgresql:// URL. */
+interface ConnParts {
+  host?: string;
+  port?: string;
+  user?: string;
+  password?: string;
+  database?: string;
+  /** sslmode, options, connect_timeout, … passed through as URL query parameters */
+  params: Record<string, string>;
+}
+
+const PASSTHROUGH = [
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'options',
+  'connect_timeout',
+  'target_session_attrs',
+];
+
+const configError = (message: string, fix: string) => new DfcError('DFC_CONFIG', message, { fix });
+
+/**
+ * libpq keyword/value form: `host=db port=5432 dbname=x user=u password='a b\'c'` (values may be
+ * single-quoted, backslash escapes \' and \\). Unknown keywords are refused rather than ignored.
+ */
+function parseKeywordValue(raw: string): ConnParts {
+  const parts: ConnParts = { params: {} };
+  const re = /\s*([A-Za-z_]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|((?:[^\s'\\]|\\.)*))/y;
+  let pos = 0;
+  const text = raw.trim();
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m) throw configError('malformed libpq connection string (expected keyword=value pairs)', KV_FIX);
+    pos = re.lastIndex;
+    const key = m[1]!.toLowerCase();
+    const value = (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1');
+    if (key === 'host' || key === 'hostaddr') parts.host = value;
+    else if (key === 'port') parts.port = value;
+    else if (key === 'user') parts.user = value;
+    else if (key === 'password') parts.password = value;
+    else if (key === 'dbname') parts.database = value;
+    else if (PASSTHROUGH.includes(key) || key === 'application_name') parts.params[key] = value;
+    else throw configError(`unsupported keyword "${key}" in the libpq connection string`, KV_FIX);
+  }
+  return parts;
+}
+
+const KV_FIX =
+  "use host=HOST port=5432 dbname=NAME user=USER password='…' (or a postgresql://user:password@host:5432/dbname URL)";
+const URL_FIX =
+  'use the form postgresql://user:password@host:5432/dbname (percent-encode special characters in the password), or libpq keyword=value pairs';
+
+function parseUrlForm(raw: string): ConnParts {
+  let parsed: ReturnType<typeof parseConnectionString>;
   try {
-    u = new URL(raw);
+    new URL(raw); // pg-connection-string is lenient; the URL grammar catches a bad port, bad escapes
+    parsed = parseConnectionString(raw);
   } catch {
-    throw new DfcError('DFC_CONFIG', `malformed database URL: ${redactUrl(raw)}`, {
-      fix: 'use the form postgresql://user:password@host:5432/dbname (percent-encode special characters in the password)',
-    });
+    throw configError(`malformed database URL: ${redactUrl(raw)}`, URL_FIX);
   }
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new DfcError('DFC_CONFIG', `unsupported URL scheme "${u.protocol}" in ${redactUrl(raw)}`, {
-      fix: 'the URL must start with postgresql:// or postgres://',
-    });
+  const params: Record<string, string> = {};
+  const q = new URL(raw).searchParams;
+  for (const k of PASSTHROUGH) if (q.has(k)) params[k] = q.get(k)!;
+  return {
+    host: parsed.host ?? undefined,
+    port: parsed.port ?? undefined,
+    user: parsed.user || undefined,
+    password: parsed.password || undefined,
+    database: parsed.database ?? undefined,
+    params,
+  };
+}
+
+/** Canonical URL; a socket directory becomes a percent-encoded host (libpq and pg both read it so). */
+function toUrl(p: ConnParts, origin: string): string {
+  if (!p.host)
+    throw configError(`${origin} names no host`, 'add a host, e.g. postgresql://user@localhost:5432/dbname');
+  if (!p.database)
+    throw configError(
+      `${origin} names no database`,
+      'name the database, e.g. postgresql://user@localhost:5432/domainflow',
+    );
+  if (p.port !== undefined && p.port !== '') {
+    const n = Number(p.port);
+    if (!/^[0-9]+$/.test(p.port) || n < 1 || n > 65535)
+      throw configError(
+        `${origin}: port "${p.port}" is not a port number`,
+        origin.includes('PGPORT')
+          ? 'set PGPORT to a number between 1 and 65535, e.g. PGPORT=5432'
+          : 'use a port between 1 and 65535, e.g. :5432',
+      );
   }
-  if (!u.hostname && !u.searchParams.get('host')) {
-    throw new DfcError('DFC_CONFIG', `the database URL names no host: ${redactUrl(raw)}`, {
-      fix: 'add a host, e.g. postgresql://user@localhost:5432/dbname',
-    });
-  }
-  if (u.pathname.length <= 1) {
-    throw new DfcError('DFC_CONFIG', `the database URL names no database: ${redactUrl(raw)}`, {
-      fix: 'append the database name, e.g. .../domainflow',
-    });
-  }
-  return u;
+  const host = p.host.startsWith('/')
+    ? encodeURIComponent(p.host)
+    : p.host.includes(':')
+      ? `[${p.host}]`
+      : p.host;
+  const auth = p.user
+    ? `${encodeURIComponent(p.user)}${p.password ? `:${encodeURIComponent(p.password)}` : ''}@`
+    : '';
+  const query = new URLSearchParams(p.params).toString();
+  return `postgresql://${auth}${host}${p.port ? `:${p.port}` : ''}/${encodeURIComponent(p.database)}${query ? `?${query}` : ''}`;
+}
+
+/**
+ * Parse a connection string — a postgresql:// (or postgres://) URL, or libpq keyword=value pairs —
+ * into the canonical URL. Anything else is a DFC_CONFIG error whose message never repeats the
+ * input (it may hold a password).
+ */
+export function parseDatabaseUrl(raw: string): URL {
+  const text = raw.trim();
+  let parts: ConnParts;
+  if (/^postgres(ql)?:\/\//i.test(text)) parts = parseUrlForm(text);
+  else if (/^[A-Za-z_]+\s*=/.test(text)) parts = parseKeywordValue(text);
+  else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text))
+    throw configError(
+      `unsupported URL scheme "${text.slice(0, text.indexOf(':') + 1)}"`,
+      'the URL must start with postgresql:// or postgres://',
+    );
+  else
+    throw configError(
+      'the database URL is neither a postgresql:// URL nor libpq keyword=value pairs (not shown: it may contain a password)',
+      URL_FIX,
+    );
+  return new URL(toUrl(parts, 'the database URL'));
 }
 
 /** The URL with any password replaced by `***`, safe for logs. */
@@ -56,19 +159,28 @@ export function redactUrl(raw: string): string {
     if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
-    return raw.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:***@');
+    return raw
+      .replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:***@')
+      .replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)/gi, '$1***');
   }
 }
 
+/** The libpq variables, as libpq reads them (host may be a socket directory). */
 function urlFromPgEnv(env: NodeJS.ProcessEnv): string | undefined {
   if (!env.PGHOST && !env.PGDATABASE && !env.PGPORT) return undefined;
-  const u = new URL('postgresql://localhost');
-  u.hostname = env.PGHOST ?? 'localhost';
-  if (env.PGPORT) u.port = env.PGPORT;
-  u.username = env.PGUSER ?? 'postgres';
-  if (env.PGPASSWORD) u.password = env.PGPASSWORD;
-  u.pathname = `/${env.PGDATABASE ?? env.PGUSER ?? 'postgres'}`;
-  return u.toString();
+  const params: Record<string, string> = {};
+  if (env.PGSSLMODE) params.sslmode = env.PGSSLMODE;
+  return toUrl(
+    {
+      host: env.PGHOST || 'localhost',
+      port: env.PGPORT,
+      user: env.PGUSER || 'postgres',
+      password: env.PGPASSWORD || undefined,
+      database: env.PGDATABASE || env.PGUSER || 'postgres',
+      params,
+    },
+    'the PG* variables (PGPORT)',
+  );
 }
 
 /** Decide the target server; starts the embedded cluster when nothing else is configured. */
