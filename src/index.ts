@@ -17,6 +17,8 @@ export { type ConsolidationStatus, consolidationStatus, setPaused } from './engi
 export { type VerifyReport, verify } from './engine/verify.js';
 export { DfcError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { installV2 } from './install.js';
+export { type LintFinding, type LintReport, lintMigrations, lintSql } from './lint/lint.js';
+export { ALL_RULES as LINT_RULES, type LintRule } from './lint/rules.js';
 export { forceVersion, LEGACY_DIR, migrateDown, migrateUp, migrationStatus } from './migrate/runner.js';
 export { V2 } from './schema/v2/index.js';
 export { renderInstallSql } from './schema/v2/render.js';

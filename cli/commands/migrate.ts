@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { resolveTarget } from '../../src/db/connection.js';
 import { DfcError } from '../../src/errors.js';
+import { type LintFinding, lintMigrations } from '../../src/index.js';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   forceVersion,
@@ -132,6 +133,36 @@ export function registerMigrate(program: Command): void {
           lines.push(`${s.applied.length} applied, ${s.pending.length} pending`);
           return lines.join('\n');
         });
+      }),
+    );
+
+  m.command('lint')
+    .description(
+      'check migration files for what breaks zero-downtime deploys (PostgreSQL parser; no database)',
+    )
+    .argument('[paths...]', 'files or directories (default ./migrations)')
+    .action(
+      action(async (opts, paths: string[]) => {
+        const r = await lintMigrations(paths ?? []);
+        const human = (f: LintFinding) =>
+          `${f.file}:${f.line}:${f.column}: ${f.acknowledged === undefined ? f.severity : 'acknowledged'} [${f.rule}] ${f.message}` +
+          (f.acknowledged === undefined
+            ? `\n  why: ${f.why}\n  instead: ${f.instead}\n  acknowledge: -- dfc-lint-ignore: ${f.rule} <reason>`
+            : `\n  reason: ${f.acknowledged}`);
+        for (const f of r.findings) emit(opts, { event: 'lint.finding', ...f }, () => human(f));
+        emit(
+          opts,
+          {
+            event: 'lint.result',
+            files: r.files.length,
+            errors: r.errors,
+            warnings: r.warnings,
+            acknowledged: r.acknowledged,
+            ok: r.ok,
+          },
+          `${r.files.length} file(s): ${r.errors} error(s), ${r.warnings} warning(s), ${r.acknowledged} acknowledged`,
+        );
+        return r.ok ? 0 : 1;
       }),
     );
 
