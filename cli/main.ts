@@ -8,6 +8,7 @@ import { registerInstall } from './commands/install.js';
 import { registerLoad } from './commands/load.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSeed } from './commands/seed.js';
+import { registerSetup } from './commands/setup.js';
 import { registerValidate } from './commands/validate.js';
 
 const program = new Command();
@@ -26,6 +27,7 @@ program
 registerDb(program);
 registerMigrate(program);
 registerInstall(program);
+registerSetup(program);
 registerValidate(program);
 registerConsolidate(program);
 registerDemo(program);

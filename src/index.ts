@@ -22,4 +22,5 @@ export { ALL_RULES as LINT_RULES, type LintRule } from './lint/rules.js';
 export { forceVersion, LEGACY_DIR, migrateDown, migrateUp, migrationStatus } from './migrate/runner.js';
 export { V2 } from './schema/v2/index.js';
 export { renderInstallSql } from './schema/v2/render.js';
+export { type SetupReport, setupBookkeeping } from './setup.js';
 export { type ValidationReport, validateDatabase } from './validate/validate.js';

@@ -5,6 +5,7 @@
  * DomainFlow objects is refused: that is `dfc consolidate`'s job, and install never drops anything.
  */
 import type pg from 'pg';
+import { ensureBookkeeping } from './bookkeeping.js';
 import { connect } from './db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from './db/lock.js';
 import { DfcError, serverFields } from './errors.js';
@@ -19,6 +20,8 @@ export interface InstallReport {
   functions: number;
   constraints: number;
   migrationVersion: number;
+  /** highest db/bookkeeping version installed beside v2 (the guide's setup calls work right away) */
+  bookkeepingVersion: number;
   seconds: number;
 }
 
@@ -61,7 +64,7 @@ export async function assertEmpty(c: pg.ClientBase): Promise<void> {
 /** Catalog figures of the installed schema (public + auth, extension objects excluded). */
 export async function v2CatalogCounts(
   c: pg.ClientBase,
-): Promise<Omit<InstallReport, 'migrationVersion' | 'seconds'>> {
+): Promise<Omit<InstallReport, 'migrationVersion' | 'bookkeepingVersion' | 'seconds'>> {
   const r = await c.query(`
     WITH ns AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('public', 'auth')),
     ext AS (SELECT objid FROM pg_catalog.pg_depend WHERE deptype = 'e')
@@ -88,6 +91,7 @@ export async function installV2(url: string): Promise<InstallReport> {
   const started = process.hrtime.bigint();
   const sqlText = renderInstallSql();
   const c = await connect(url, 'dfc-install');
+  let bookkeepingVersion = 0;
   try {
     // the consolidation lock: an install and a consolidation never run on one database at once
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
@@ -113,6 +117,19 @@ export async function installV2(url: string): Promise<InstallReport> {
           },
         );
       }
+      // its own transactions (one per file), after v2 committed: v2 alone is already a valid install
+      bookkeepingVersion = await ensureBookkeeping(c)
+        .then((r) => r.version)
+        .catch((e) => {
+          throw new DfcError(
+            e instanceof DfcError ? e.code : 'DFC_MIGRATION',
+            `schema v2 is installed, but dfc's bookkeeping schemas were not: ${e instanceof Error ? e.message : String(e)}`,
+            {
+              fix: 'fix the cause above, then run `dfc setup` (install would now refuse the non-empty database)',
+              cause: e,
+            },
+          );
+        });
     } finally {
       await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
     }
@@ -125,7 +142,12 @@ export async function installV2(url: string): Promise<InstallReport> {
       throw new DfcError('DFC_INTERNAL', 'schema_migrations is not (17, false) after install', {
         fix: 'report this; the installed schema is otherwise complete',
       });
-    return { ...counts, migrationVersion: 17, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+    return {
+      ...counts,
+      migrationVersion: 17,
+      bookkeepingVersion,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    };
   } finally {
     await c.end().catch(() => {});
   }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { clusterPaths, clusterUrl, startCluster, stopCluster } from '../../embedded/cluster.js';
 import { withClient } from '../../src/db/connection.js';
+import { dropDatabase } from '../../src/db/databases.js';
 import { TEMPLATE_BUILDERS, type TemplateName, templateDbName } from './templates.js';
 
 export default async function setup(project: TestProject) {
@@ -23,9 +24,11 @@ export default async function setup(project: TestProject) {
     adminUrl = clusterUrl(state, 'postgres');
   }
   await withClient(adminUrl, async (c) => {
+    const v = await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
+    process.stderr.write(`test cluster: PostgreSQL ${v.rows[0]!.v}\n`);
     for (const name of Object.keys(TEMPLATE_BUILDERS) as TemplateName[]) {
       const db = templateDbName(name);
-      await c.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+      await dropDatabase(adminUrl, db);
       await c.query(`CREATE DATABASE "${db}"`);
       const u = new URL(adminUrl);
       u.pathname = `/${db}`;
