@@ -1,13 +1,15 @@
 /**
  * `dfc verify` (guide: run_comprehensive_validation). After cutover: referential integrity
  * (each FK checked by an anti-join, not only by the catalog flag), constraints validated, v2 vs
- * the rollback copy (counts and order-independent checksums of every carried column, after the
- * reverse capture is applied), and a catalog diff against a fresh `dfc install` of v2.
+ * the rollback copy (counts and order-independent checksums of every carried column), all in one
+ * snapshot with the reverse capture's queue applied inside it, and a catalog diff against a fresh
+ * `dfc install` of v2.
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { connect, withClient } from '../db/connection.js';
+import { connect, inTransaction, withClient } from '../db/connection.js';
 import { DOMAINFLOW_EXTENSIONS_SQL, dropDatabase, recreateDatabase } from '../db/databases.js';
+import { sqlstate } from '../errors.js';
 import { installV2 } from '../install.js';
 import { diffCatalogs, readCatalog } from '../schema/catalog.js';
 import { V2 } from '../schema/v2/index.js';
@@ -16,7 +18,7 @@ import { quoteIdent } from '../sql/sql.js';
 import { captureTriggerName } from './capture.js';
 import { type MappedTable, mapTable } from './mapping.js';
 import { legacyRollbackOf, liveOf, q, ROLLBACK_SCHEMA } from './names.js';
-import { drain } from './reconcile.js';
+import { applyCaptureBatch } from './reconcile.js';
 import { compareMappedRows } from './support.js';
 
 export interface VerifyCheck {
@@ -114,30 +116,27 @@ export async function catalogDiff(url: string, c: pg.ClientBase): Promise<Verify
   }
 }
 
+/**
+ * Everything compared in ONE snapshot: a REPEATABLE READ transaction that first applies the changes
+ * still queued in the reverse capture log (so the rollback copy is brought to the same instant as
+ * v2), then runs the referential checks and every table comparison. Writes the application commits
+ * meanwhile are outside the snapshot and their log rows stay queued, so verify passes under live
+ * traffic; a rollback-copy row changed behind the capture's back is not queued and fails the check.
+ * The applied queue is committed (it is the normal reconcile, exact at the snapshot); a concurrent
+ * drain of the same rows is a serialization failure, retried with a new snapshot.
+ */
 export async function verify(url: string, opts: { v2?: V2Definition } = {}): Promise<VerifyReport> {
   const v2 = opts.v2 ?? V2;
   const c = await connect(url, 'dfc-verify');
   try {
-    const checks: VerifyCheck[] = [];
-    checks.push(...(await referentialChecks(c, v2)));
-    const rollback = await c.query(`SELECT to_regnamespace($1) IS NOT NULL AS ok`, [ROLLBACK_SCHEMA.public]);
-    if (rollback.rows[0]?.ok) {
-      const tables = v2.tables.map((t) => mapTable(t, v2.tables));
-      const withCopy: MappedTable[] = [];
-      for (const t of tables) {
-        const r = await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [q(legacyRollbackOf(t.def))]);
-        if (r.rows[0]?.ok) withCopy.push(t);
+    let checks: VerifyCheck[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        checks = await inTransaction(c, () => snapshotChecks(c, v2), 'ISOLATION LEVEL REPEATABLE READ');
+        break;
+      } catch (e) {
+        if (sqlstate(e) !== '40001' || attempt >= 3) throw e;
       }
-      await drain(c, withCopy, 'reverse');
-      for (const t of withCopy) checks.push(...(await compareWithRollbackCopy(c, t)));
-    } else {
-      checks.push({
-        category: 'consistency',
-        check: 'rollback copy present',
-        passed: false,
-        details:
-          'no dfc_rollback_public schema: not consolidated by dfc, or the rollback point was cleaned up',
-      });
     }
     checks.push(await catalogDiff(url, c));
     return { passed: checks.every((x) => x.passed), checks };
@@ -145,3 +144,43 @@ export async function verify(url: string, opts: { v2?: V2Definition } = {}): Pro
     await c.end().catch(() => {});
   }
 }
+
+/** The data checks, run inside the caller's REPEATABLE READ transaction. */
+async function snapshotChecks(c: pg.ClientBase, v2: V2Definition): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const rollback = await c.query(`SELECT to_regnamespace($1) IS NOT NULL AS ok`, [ROLLBACK_SCHEMA.public]);
+  let withCopy: MappedTable[] = [];
+  if (rollback.rows[0]?.ok) {
+    const tables = v2.tables.map((t) => mapTable(t, v2.tables));
+    for (const t of tables) {
+      const r = await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [q(legacyRollbackOf(t.def))]);
+      if (r.rows[0]?.ok) withCopy.push(t);
+    }
+    // the queue as of this snapshot, applied inside it (the first statement fixed the snapshot)
+    let applied = 0;
+    for (;;) {
+      const n = await applyCaptureBatch(c, withCopy, 'reverse', QUEUE_BATCH, { inTransaction: true });
+      applied += n;
+      if (n < QUEUE_BATCH) break;
+    }
+    checks.push({
+      category: 'consistency',
+      check: 'changes queued for the rollback copy applied in the verification snapshot',
+      passed: true,
+      details: { applied },
+    });
+  } else {
+    withCopy = [];
+    checks.push({
+      category: 'consistency',
+      check: 'rollback copy present',
+      passed: false,
+      details: 'no dfc_rollback_public schema: not consolidated by dfc, or the rollback point was cleaned up',
+    });
+  }
+  checks.push(...(await referentialChecks(c, v2)));
+  for (const t of withCopy) checks.push(...(await compareWithRollbackCopy(c, t)));
+  return checks;
+}
+
+const QUEUE_BATCH = 5000;
