@@ -37,7 +37,7 @@ describe('verify while the application runs', () => {
         expect(rep.checks.filter((c) => !c.passed)).toEqual([]);
         expect(rep.passed).toBe(true);
         const q = rep.checks.find((c) => c.check.startsWith('changes queued'));
-        appliedInSnapshot += (q?.details as { applied: number }).applied;
+        appliedInSnapshot += (q!.details as { applied: number }).applied;
       }
       // the test proves something only if writes were pending while verify compared
       expect(appliedInSnapshot).toBeGreaterThan(0);
