@@ -40,11 +40,31 @@ export async function installCapture(
   direction: Direction,
   policy: LockPolicy,
 ): Promise<boolean> {
+  await secureCaptureFunction(c);
   if (await hasTrigger(c, on, captureTriggerName(direction))) return false;
   await withLockRetry(c, `capture trigger on ${on.schema}.${on.name}`, policy, async () => {
     await c.query(createCaptureTriggerSql(t, on, direction));
   });
   return true;
+}
+
+/**
+ * The capture function runs as its owner (the tool's role), not as the writer: an application role
+ * with only table grants must not need privileges on the consolidation schema, or every write
+ * fails with 42501 once capture is installed. search_path is pinned (pg_catalog, then pg_temp
+ * last) so a SECURITY DEFINER function cannot be steered by the caller's objects; EXECUTE is
+ * revoked from PUBLIC so no one else can attach it to a table of theirs (triggers already created
+ * keep firing: EXECUTE is checked when a trigger is created, not when it fires).
+ */
+export const SECURE_CAPTURE_FUNCTION_SQL = `ALTER FUNCTION consolidation.capture_change() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  REVOKE EXECUTE ON FUNCTION consolidation.capture_change() FROM PUBLIC`;
+
+async function secureCaptureFunction(c: pg.ClientBase): Promise<void> {
+  const r = await c.query<{ ok: boolean }>(
+    `SELECT p.prosecdef AND coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false) AS ok
+       FROM pg_proc p WHERE p.oid = 'consolidation.capture_change()'::regprocedure`,
+  );
+  if (!r.rows[0]?.ok) await c.query(SECURE_CAPTURE_FUNCTION_SQL);
 }
 
 export function dropCaptureSql(on: Rel, direction: Direction): string {
