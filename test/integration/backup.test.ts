@@ -1,0 +1,305 @@
+/** Backups with real faults: tampered copies, truncated archives, non-empty targets, unwritable dirs. */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, open, readdir, stat, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { withClient } from '../../src/db/connection.js';
+import { dropDatabase } from '../../src/db/databases.js';
+import {
+  cleanupBackups,
+  createBackup,
+  DfcError,
+  incrementalBackup,
+  installV2,
+  listBackups,
+  restoreBackup,
+  verifyBackup,
+} from '../../src/index.js';
+import { catalogChecksum, dataChecksums } from '../helpers/checksums.js';
+import { adminUrl, freshDatabase, urlFor } from '../helpers/db.js';
+
+const run = promisify(execFile);
+const BIN = path.resolve(import.meta.dirname, '../../bin/dfc.js');
+const dbName = (url: string) => new URL(url).pathname.slice(1);
+// tables of public/auth (materialized views are derived: a restore refreshes them)
+const MATVIEWS = ['campaign_statistics', 'system_performance_summary', 'user_activity_summary', 'performance_summary'];
+const domainflowOnly = (c: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(c).filter(
+      ([k]) => (k.startsWith('public.') || k.startsWith('auth.')) && !MATVIEWS.includes(k.split('.')[1]!),
+    ),
+  );
+
+async function dfc(args: string[]) {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: '' } });
+    return { code: 0, stdout: r.stdout };
+  } catch (e) {
+    const x = e as { code: number; stdout: string };
+    return { code: x.code, stdout: x.stdout };
+  }
+}
+
+async function expectCode(p: Promise<unknown>, code: string, text: RegExp) {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(DfcError);
+  expect((e as DfcError).code).toBe(code);
+  expect((e as DfcError).message).toMatch(text);
+}
+
+const dbExists = (name: string) =>
+  withClient(
+    adminUrl(),
+    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+  );
+
+describe('dfc backup', () => {
+  it('verify catches a changed, a missing and an added row in the copy; the CLI exits 1', async () => {
+    const url = await freshDatabase('seeded', 'bk');
+    const events: string[] = [];
+    const b = await createBackup(url, { name: 'b1', onEvent: (e) => events.push(e.type) });
+    expect(b.tables).toBeGreaterThan(20);
+    expect(events).toContain('progress');
+    expect((await verifyBackup(url, 'b1')).valid).toBe(true);
+    const ids = await withClient(url, async (c) => {
+      const d = await c.query<{ id: string }>(
+        'SELECT id FROM dfc_backup_b1.public__generated_domains ORDER BY id LIMIT 2',
+      );
+      await c.query(
+        `UPDATE dfc_backup_b1.public__generated_domains SET domain_name = 'tampered.example' WHERE id = $1`,
+        [d.rows[0]!.id],
+      );
+      await c.query('DELETE FROM dfc_backup_b1.public__generated_domains WHERE id = $1', [d.rows[1]!.id]);
+      await c.query(
+        `INSERT INTO dfc_backup_b1.public__generated_domains SELECT * FROM dfc_backup_b1.public__generated_domains WHERE id = $1`,
+        [d.rows[0]!.id],
+      );
+      await c.query(
+        `UPDATE dfc_backup_b1.public__generated_domains SET id = '00000000-0000-0000-0000-00000000abcd'
+          WHERE ctid = (SELECT max(ctid) FROM dfc_backup_b1.public__generated_domains WHERE id = $1)`,
+        [d.rows[0]!.id],
+      );
+      return d.rows.map((r) => r.id);
+    });
+    const v = await verifyBackup(url, 'b1');
+    expect(v.valid).toBe(false);
+    const p = v.problems.find((x) => x.table === 'public.generated_domains')!;
+    expect(p).toMatchObject({ problem: 'checksum_mismatch', changed: 1, missing: 1, added: 1 });
+    expect(p.samples).toEqual(
+      expect.arrayContaining([
+        { kind: 'changed', key: { id: ids[0] } },
+        { kind: 'missing', key: { id: ids[1] } },
+        { kind: 'added', key: { id: '00000000-0000-0000-0000-00000000abcd' } },
+      ]),
+    );
+    expect(v.problems).toHaveLength(1);
+    const list = await listBackups(url);
+    expect(list.find((x) => x.backup_id === 'b1')?.status).toBe('failed');
+    const cli = await dfc(['--database-url', url, '--json', 'backup', 'verify', 'b1']);
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      event: 'backup.verify',
+      valid: false,
+    });
+    const log = await withClient(url, (c) =>
+      c.query(`SELECT status FROM safety.backup_verification_log WHERE backup_id = 'b1' ORDER BY id`),
+    );
+    expect(log.rows.map((r) => r.status)).toEqual(['passed', 'failed', 'failed']);
+  });
+
+  it('restores into a new database (from the database and from the archive) with identical checksums and catalog', async () => {
+    const url = await freshDatabase('seeded', 'bk');
+    const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bk-'));
+    const before = domainflowOnly(await dataChecksums(url));
+    await createBackup(url, { name: 'full', toDir: dir });
+    // writes after the backup must not appear in the restore
+    await withClient(url, (c) => c.query(`UPDATE public.campaigns SET name = name || ' later'`));
+    const target1 = `${dbName(url)}_r1`;
+    const target2 = `${dbName(url)}_r2`;
+    try {
+      const r1 = await restoreBackup(url, 'full', { intoDatabase: target1 });
+      expect(r1.catalogDifferences).toEqual([]);
+      expect(domainflowOnly(await dataChecksums(urlFor(target1)))).toEqual(before);
+      const r2 = await restoreBackup(url, 'full', { intoDatabase: target2, fromDir: dir });
+      expect(r2.catalogDifferences).toEqual([]);
+      expect(domainflowOnly(await dataChecksums(urlFor(target2)))).toEqual(before);
+      expect(await catalogChecksum(urlFor(target2))).toBe(await catalogChecksum(urlFor(target1)));
+      // sequences continue where the source stood
+      const seq = (u: string) =>
+        withClient(
+          u,
+          async (c) =>
+            (
+              await c
+                .query(`SELECT last_value::text AS v FROM auth.auth_audit_log_id_seq`)
+                .catch(() => ({ rows: [{ v: 'n/a' }] }))
+            ).rows[0]!.v,
+        );
+      expect(await seq(urlFor(target1))).toBe(await seq(url));
+      // a database that is not empty is refused and left as it was
+      const sum = await dataChecksums(urlFor(target1));
+      await expectCode(
+        restoreBackup(url, 'full', { intoDatabase: target1 }),
+        'CONSOLIDATION_02',
+        /not empty/,
+      );
+      expect(await dataChecksums(urlFor(target1))).toEqual(sum);
+    } finally {
+      await dropDatabase(adminUrl(), target1);
+      await dropDatabase(adminUrl(), target2);
+    }
+  });
+
+  it('a truncated or corrupted archive is refused before anything is restored', async () => {
+    const url = await freshDatabase('seeded', 'bk');
+    const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bk-'));
+    const b = await createBackup(url, { name: 'arch', toDir: dir });
+    const data = path.join(b.archiveDir!, 'data');
+    const files = await Promise.all(
+      (await readdir(data)).map(async (f) => ({ f, size: (await stat(path.join(data, f))).size })),
+    );
+    const big = files.sort((a, b2) => b2.size - a.size)[0]!;
+    const target = `${dbName(url)}_bad`;
+    // same size, one byte changed
+    const fh = await open(path.join(data, big.f), 'r+');
+    const buf = Buffer.alloc(1);
+    await fh.read(buf, 0, 1, 10);
+    await fh.write(Buffer.from([buf[0]! ^ 1]), 0, 1, 10);
+    await fh.close();
+    await expectCode(
+      restoreBackup(url, 'arch', { intoDatabase: target, fromDir: dir }),
+      'CONSOLIDATION_02',
+      /SHA-256/,
+    );
+    expect(await dbExists(target)).toBe(false);
+    await truncate(path.join(data, big.f), Math.floor(big.size / 2));
+    await expectCode(
+      restoreBackup(url, 'arch', { intoDatabase: target, fromDir: dir }),
+      'CONSOLIDATION_02',
+      new RegExp(`${big.f} has ${Math.floor(big.size / 2)} bytes, the manifest says ${big.size}`),
+    );
+    expect(await dbExists(target)).toBe(false);
+    writeFileSync(path.join(b.archiveDir!, 'manifest.json'), '{"format": "dfc-backup/1", "tab');
+    await expectCode(
+      restoreBackup(url, 'arch', { intoDatabase: target, fromDir: dir }),
+      'CONSOLIDATION_02',
+      /manifest/,
+    );
+    expect(await dbExists(target)).toBe(false);
+    // verify sees the damaged archive too
+    expect((await verifyBackup(url, 'arch')).archive).toMatchObject({ valid: false });
+  });
+
+  it('incremental captures added, changed and removed rows since its base', async () => {
+    const url = await freshDatabase('seeded', 'bk');
+    await createBackup(url, { name: 'base' });
+    await withClient(url, async (c) => {
+      await c.query(
+        `UPDATE public.personas SET name = name || ' v2' WHERE id IN (SELECT id FROM public.personas ORDER BY id LIMIT 2)`,
+      );
+      await c.query(
+        'DELETE FROM public.audit_logs WHERE id IN (SELECT id FROM public.audit_logs ORDER BY id LIMIT 3)',
+      );
+      await c.query(
+        `INSERT INTO public.audit_logs (id, action, entity_type, timestamp) VALUES (uuid_generate_v4(), 'incremental_test', 'test', now())`,
+      );
+    });
+    const inc = await incrementalBackup(url, 'latest', { name: 'inc' });
+    expect(inc).toMatchObject({ base: 'base', changed_rows: 3, removed_rows: 3 });
+    const removed = await withClient(url, (c) => c.query('SELECT tbl FROM dfc_backup_inc.dfc_removed'));
+    expect(removed.rows.map((r) => r.tbl)).toEqual([
+      'public.audit_logs',
+      'public.audit_logs',
+      'public.audit_logs',
+    ]);
+    const added = await withClient(url, (c) =>
+      c.query('SELECT action FROM dfc_backup_inc.public__audit_logs'),
+    );
+    expect(added.rows).toEqual([{ action: 'incremental_test' }]);
+    expect((await verifyBackup(url, 'inc')).valid).toBe(true);
+    await expectCode(
+      incrementalBackup(url, 'nope', { name: 'inc2' }),
+      'CONSOLIDATION_02',
+      /no usable base backup/,
+    );
+  });
+
+  it('fails with CONSOLIDATION_02 naming an unwritable directory and leaves nothing behind', async () => {
+    const url = await freshDatabase('seeded', 'bk');
+    const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bk-'));
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    await expectCode(
+      createBackup(url, { name: 'bad', toDir: path.join(file, 'sub') }),
+      'CONSOLIDATION_02',
+      /not writable/,
+    );
+    await expectCode(
+      createBackup(url, { name: 'bad', toDir: dir, onEvent: () => {} }).then(async () => {
+        // a second backup of the same name: refused, and the first is untouched
+        await createBackup(url, { name: 'bad', toDir: dir });
+      }),
+      'CONSOLIDATION_02',
+      /already exists/,
+    );
+    const left = await withClient(url, async (c) => ({
+      reg: (await c.query(`SELECT backup_id FROM safety.backup_registry ORDER BY 1`)).rows.map(
+        (r) => r.backup_id,
+      ),
+      schemas: (
+        await c.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dfc_backup_%' ORDER BY 1`)
+      ).rows.map((r) => r.nspname),
+    }));
+    expect(left).toEqual({ reg: ['bad'], schemas: ['dfc_backup_bad'] });
+    expect((await readdir(dir)).sort()).toEqual(['a-file', 'bad']);
+  });
+
+  it('the guide SQL functions: one-statement backup under READ COMMITTED, archive variant names the dfc command, list, cleanup', async () => {
+    const url = await freshDatabase('seeded', 'bk');
+    await withClient(url, async (c) => {
+      const { ensureBookkeeping } = await import('../../src/index.js');
+      await ensureBookkeeping(c);
+      const r = await c.query(`SELECT safety.create_pre_consolidation_backup('sqlb') AS r`);
+      expect(Number(r.rows[0].r.rows)).toBeGreaterThan(1000);
+      const v = await c.query(`SELECT safety.verify_backup_integrity('sqlb') AS v`);
+      expect(v.rows[0].v.valid).toBe(true);
+      const e = await c
+        .query(`SELECT safety.create_pre_consolidation_backup('x', '/backups')`)
+        .catch((x) => x);
+      expect(e.hint).toMatch(/dfc backup create --name x --to-dir \/backups/);
+      await c.query(
+        `UPDATE safety.backup_registry SET created_at = now() - interval '40 days' WHERE backup_id = 'sqlb'`,
+      );
+    });
+    await createBackup(url, { name: 'recent' });
+    const out = await cleanupBackups(url, 30);
+    expect(out.dropped.map((d) => d.backup_id)).toEqual(['sqlb']);
+    const list = await listBackups(url);
+    expect(list.map((b) => [b.backup_id, b.status, b.schema_present])).toEqual([
+      ['recent', 'completed', true],
+      ['sqlb', 'dropped', false],
+    ]);
+  });
+
+  it('backs up and restores the v2 layout too', async () => {
+    const url = await freshDatabase('empty', 'bk');
+    await installV2(url);
+    await createBackup(url, { name: 'v2' });
+    const target = `${dbName(url)}_v2r`;
+    try {
+      const r = await restoreBackup(url, 'v2', { intoDatabase: target });
+      expect(r.catalogDifferences).toEqual([]);
+      expect(domainflowOnly(await dataChecksums(urlFor(target)))).toEqual(
+        domainflowOnly(await dataChecksums(url)),
+      );
+    } finally {
+      await dropDatabase(adminUrl(), target);
+    }
+  });
+});
