@@ -25,7 +25,12 @@ const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../bin/dfc.js');
 const dbName = (url: string) => new URL(url).pathname.slice(1);
 // tables of public/auth (materialized views are derived: a restore refreshes them)
-const MATVIEWS = ['campaign_statistics', 'system_performance_summary', 'user_activity_summary', 'performance_summary'];
+const MATVIEWS = [
+  'campaign_statistics',
+  'system_performance_summary',
+  'user_activity_summary',
+  'performance_summary',
+];
 const domainflowOnly = (c: Record<string, string>) =>
   Object.fromEntries(
     Object.entries(c).filter(
