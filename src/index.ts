@@ -7,6 +7,20 @@
  *   await cutover(url, { lockTimeoutMs: 1000 });        // phase 4, atomic
  *   const report = await verify(url);                   // integrity + catalog diff
  */
+
+export { type Advice, advise } from './benchmark/advise.js';
+export {
+  type Comparison,
+  compareBenchmarks,
+  listBenchmarks,
+  type SuiteListing,
+} from './benchmark/compare.js';
+export {
+  type BenchmarkOptions,
+  type BenchmarkSuite,
+  runBenchmark,
+  type TestResult,
+} from './benchmark/run.js';
 export { ensureBookkeeping, recordOperation } from './bookkeeping.js';
 export { connect, parseDatabaseUrl, redactUrl, resolveTarget, withClient } from './db/connection.js';
 export { type ConsolidateOptions, type ConsolidateResult, consolidate } from './engine/consolidate.js';
@@ -20,6 +34,16 @@ export { installV2 } from './install.js';
 export { type LintFinding, type LintReport, lintMigrations, lintSql } from './lint/lint.js';
 export { ALL_RULES as LINT_RULES, type LintRule } from './lint/rules.js';
 export { forceVersion, LEGACY_DIR, migrateDown, migrateUp, migrationStatus } from './migrate/runner.js';
+export {
+  monitorCheck,
+  monitorDashboard,
+  monitorReport,
+  parseThresholds,
+  type Sample,
+  type Sampler,
+  startSampler,
+} from './monitor/monitor.js';
+export { buildReport, writeHtmlReport } from './report/html.js';
 export {
   type BackupListEntry,
   type BackupResult,
