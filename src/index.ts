@@ -33,7 +33,16 @@ export { DfcError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { installV2 } from './install.js';
 export { type LintFinding, type LintReport, lintMigrations, lintSql } from './lint/lint.js';
 export { ALL_RULES as LINT_RULES, type LintRule } from './lint/rules.js';
-export { forceVersion, LEGACY_DIR, migrateDown, migrateUp, migrationStatus } from './migrate/runner.js';
+export { type NewMigrationResult, newMigration } from './migrate/new.js';
+export {
+  CONSOLIDATED_BASELINE,
+  forceVersion,
+  LEGACY_DIR,
+  migrateDown,
+  migrateUp,
+  migrationStatus,
+  TEMPLATES_DIR,
+} from './migrate/runner.js';
 export {
   monitorCheck,
   monitorDashboard,

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { resolveTarget } from '../../src/db/connection.js';
 import { DfcError } from '../../src/errors.js';
-import { type LintFinding, lintMigrations } from '../../src/index.js';
+import { type LintFinding, lintMigrations, newMigration } from '../../src/index.js';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   forceVersion,
@@ -45,6 +45,8 @@ function render(opts: Opts) {
   return (e: MigrateEvent) => {
     if (e.type === 'lock.waiting')
       emit(opts, { event: 'migrate.lock.waiting', message: e.message }, `waiting: ${e.message}`);
+    else if (e.type === 'backup.skipped')
+      emit(opts, { event: 'migrate.backup.skipped', message: e.message }, `note: ${e.message}`);
     else if (e.type === 'migration.start')
       emit(
         opts,
@@ -58,7 +60,7 @@ function render(opts: Opts) {
 function summary(opts: Opts, r: RunResult): void {
   emit(
     opts,
-    { event: 'migrate.result', from: r.from, to: r.to, files: r.steps.length },
+    { event: 'migrate.result', from: r.from, to: r.to, files: r.steps.length, backup: r.backup ?? null },
     r.steps.length === 0
       ? `no change (version ${fmt(r.to)})`
       : `${r.steps.length} file(s): version ${fmt(r.from)} → ${fmt(r.to)}`,
@@ -69,6 +71,8 @@ function runOptions(opts: Opts) {
   return {
     dir: migrationsDir(opts),
     to: opts.to === undefined ? undefined : integer(opts.to, '--to'),
+    baseline: opts.baseline === undefined ? undefined : integer(opts.baseline, '--baseline'),
+    backup: opts.backup !== false,
     wait: Boolean(opts.wait),
     lockTimeoutMs: integer(opts.lockTimeout ?? String(DEFAULT_LOCK_TIMEOUT_MS), '--lock-timeout'),
     onEvent: render(opts),
@@ -84,10 +88,15 @@ export function registerMigrate(program: Command): void {
   const source = (c: Command) =>
     c
       .option('--dir <dir>', 'directory of NNNNNN_name.up.sql / .down.sql files')
-      .option('--legacy', 'the shipped DomainFlow history (db/legacy)');
+      .option('--legacy', 'the shipped DomainFlow history (db/legacy)')
+      .option(
+        '--baseline <version>',
+        'version the directory starts after (default 17 when its first file is above 17; 0 = none)',
+      );
   const running = (c: Command) =>
     source(c)
       .option('--wait', 'wait for another runner to finish instead of failing')
+      .option('--no-backup', 'do not take an incremental backup first')
       .option(
         '--lock-timeout <ms>',
         'lock_timeout for migration statements (0 = none)',
@@ -122,17 +131,42 @@ export function registerMigrate(program: Command): void {
       action(async (opts) => {
         const dir = migrationsDir(opts);
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
-        const s = await migrationStatus(url, { dir });
+        const baseline = opts.baseline === undefined ? undefined : integer(opts.baseline, '--baseline');
+        const s = await migrationStatus(url, { dir, baseline });
         emit(opts, { event: 'migrate.status', dir, ...s }, () => {
           const lines = [
             `version ${fmt(s.version)}${s.dirty ? ' DIRTY (fix, then `dfc migrate force V`)' : ''}`,
           ];
           if (!s.known) lines.push(`  warning: version ${s.version} is not in ${dir}`);
+          if (s.baseline !== null) lines.push(`  [x] ${s.baseline} (baseline: schema v2 / legacy history)`);
           for (const a of s.applied) lines.push(`  [x] ${a.version} ${a.name}`);
           for (const p of s.pending) lines.push(`  [ ] ${p.version} ${p.name}`);
           lines.push(`${s.applied.length} applied, ${s.pending.length} pending`);
           return lines.join('\n');
         });
+      }),
+    );
+
+  m.command('new')
+    .description('create the next-numbered NNNNNN_name.up.sql / .down.sql pair from the template')
+    .argument('<title>', 'what the migration does, e.g. "add campaign analytics"')
+    .option('--dir <dir>', 'where to create the files', 'migrations')
+    .action(
+      action(async (opts, title: string) => {
+        // number after the database only when one is named; never start the embedded cluster for it
+        const named =
+          opts.databaseUrl || process.env.DATABASE_URL || process.env.PGHOST || process.env.PGDATABASE;
+        const url = named ? (await resolveTarget({ databaseUrl: opts.databaseUrl })).url : undefined;
+        const r = await newMigration({ title, dir: opts.dir, url });
+        emit(opts, { event: 'migrate.new', ...r }, () =>
+          [
+            `created ${r.up}`,
+            `created ${r.down}`,
+            `  version ${r.version}: after ${r.after.database !== null ? `database version ${r.after.database}, ` : ''}` +
+              `highest file ${r.after.highestFile ?? 'none'}, baseline ${r.after.baseline}`,
+            ...(r.databaseNote ? [`  note: ${r.databaseNote}`] : []),
+          ].join('\n'),
+        );
       }),
     );
 

@@ -16,14 +16,17 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { ensureBookkeeping, recordOperation } from '../bookkeeping.js';
 import { withClient } from '../db/connection.js';
 import { DfcError } from '../errors.js';
 import { loadMigrations, type Migration, type MigrationFile } from './files.js';
+import { CONSOLIDATED_BASELINE } from './paths.js';
 import { APPLICATION_NAME, type MigrateSession, openSession, type SessionOptions } from './session.js';
 import { containsKeyword, lineAt, splitStatements } from './split.js';
 import { ensureVersionTable, readVersion, setVersion, writeVersion } from './state.js';
 
 export { loadMigrations, type Migration, type MigrationFile } from './files.js';
+export { CONSOLIDATED_BASELINE, TEMPLATES_DIR } from './paths.js';
 export { DEFAULT_LOCK_TIMEOUT_MS } from './session.js';
 export { golangMigrateLockId } from './state.js';
 
@@ -43,6 +46,7 @@ export const LEGACY_DIR: string = path.join(packageRoot(), 'db', 'legacy');
 
 export type MigrateEvent =
   | { type: 'lock.waiting'; message: string }
+  | { type: 'backup.skipped'; message: string }
   | {
       type: 'migration.start';
       direction: 'up' | 'down';
@@ -66,6 +70,13 @@ export interface RunOptions extends Omit<SessionOptions, 'onWait'> {
   dir: string;
   /** up: the last version to apply; down: the version to end at (0 = no version) */
   to?: number;
+  /**
+   * The version the directory starts after (no file for it). Default: {@link CONSOLIDATED_BASELINE}
+   * when the directory's first file is above it, else none.
+   */
+  baseline?: number;
+  /** take an incremental backup before applying (default true; see backupBefore) */
+  backup?: boolean;
   onEvent?: (e: MigrateEvent) => void;
 }
 
@@ -81,6 +92,38 @@ export interface RunResult {
   from: number | null;
   to: number | null;
   steps: StepResult[];
+  /** 'disabled' = --no-backup; 'unavailable' = this build has no incremental backup yet */
+  backup?: 'disabled' | 'unavailable';
+}
+
+/** The version before the directory's first file, or null (the directory starts at the beginning). */
+export function baselineOf(migrations: Migration[], baseline?: number): number | null {
+  const first = migrations[0]?.version;
+  if (baseline !== undefined) {
+    if (!Number.isSafeInteger(baseline) || baseline < 0 || (first !== undefined && baseline >= first)) {
+      throw new DfcError('DFC_CONFIG', `--baseline ${baseline} is not below the first migration (${first})`, {
+        fix: "give the version the database had before the directory's first file (17 for schema v2), or 0 for none",
+      });
+    }
+    return baseline === 0 ? null : baseline;
+  }
+  return first !== undefined && first > CONSOLIDATED_BASELINE ? CONSOLIDATED_BASELINE : null;
+}
+
+/**
+ * Before files past the consolidated baseline (a v2 database) run, an incremental backup is due.
+ * Incremental backups come from the safety tooling, not in this build: say so instead of
+ * pretending. The legacy history (000001–000017) builds databases and takes no backup.
+ */
+function backupBefore(opts: RunOptions, pending: Migration[]): 'disabled' | 'unavailable' | undefined {
+  if (!pending.some((m) => m.version > CONSOLIDATED_BASELINE)) return undefined;
+  if (opts.backup === false) return 'disabled';
+  opts.onEvent?.({
+    type: 'backup.skipped',
+    message:
+      'no incremental backup taken: this build has no incremental backup yet (it arrives with the safety tooling); take one with your usual tool (pg_dump, a base backup) if you need it, or pass --no-backup to silence this',
+  });
+  return 'unavailable';
 }
 
 const fmtVersion = (v: number | null) => (v === null ? 'none' : String(v));
@@ -258,24 +301,76 @@ async function withSession<T>(
   }
 }
 
-/** The index of the current version in the directory (-1 = none); a version it lacks is refused. */
-function currentIndex(migrations: Migration[], version: number | null, dir: string): number {
-  if (version === null) return -1;
+/**
+ * Each applied file is recorded in monitoring.migration_operations when the database has the
+ * bookkeeping schemas. Files after the consolidated baseline run on a v2 database, which gets
+ * them installed (ensureBookkeeping) if missing; the legacy history never installs them.
+ */
+async function prepareRecording(s: MigrateSession, migrations: Migration[]): Promise<void> {
+  const r = await s.client.query<{ ok: boolean }>(
+    "SELECT to_regclass('monitoring.migration_operations') IS NOT NULL AS ok",
+  );
+  if (r.rows[0]?.ok) {
+    s.record = true;
+    return;
+  }
+  if (migrations.some((m) => m.version > CONSOLIDATED_BASELINE)) {
+    await ensureBookkeeping(s.client);
+    s.record = true;
+  }
+}
+
+/**
+ * The index of the current version in the directory (-1 = before its first file); a version it
+ * lacks is refused, except the baseline the directory starts after.
+ */
+function currentIndex(
+  migrations: Migration[],
+  version: number | null,
+  dir: string,
+  baseline: number | null,
+): number {
+  if (version === null) {
+    if (baseline !== null && migrations.length > 0) {
+      throw new DfcError(
+        'DFC_CONFIG',
+        `the database has no migration version, but ${dir} starts after version ${baseline}`,
+        {
+          fix: `bring the database to ${baseline} first (\`dfc install\` for schema v2, or \`dfc migrate up --legacy\`), or pass --baseline 0 if this directory really starts from nothing`,
+          details: { baseline },
+        },
+      );
+    }
+    return -1;
+  }
+  if (version === baseline) return -1;
   const idx = migrations.findIndex((m) => m.version === version);
   if (idx < 0) {
     throw new DfcError('DFC_CONFIG', `the database is at version ${version}, which ${dir} does not contain`, {
-      fix: 'use the migration directory that produced this database, or `dfc migrate force V` with a version it has',
-      details: { version, versions: migrations.map((m) => m.version) },
+      fix:
+        'use the migration directory that produced this database, or `dfc migrate force V` with a version it has' +
+        (baseline === null ? '' : ` (or ${baseline}, the version it starts after)`),
+      details: { version, baseline, versions: migrations.map((m) => m.version) },
     });
   }
   return idx;
 }
 
-function checkTo(to: number | undefined, migrations: Migration[], allowZero: boolean): void {
+function checkTo(
+  to: number | undefined,
+  migrations: Migration[],
+  allowZero: boolean,
+  baseline: number | null = null,
+): void {
   if (to === undefined) return;
-  if (!Number.isSafeInteger(to) || (!(allowZero && to === 0) && !migrations.some((m) => m.version === to))) {
+  const allowed = (v: number) =>
+    (allowZero && baseline === null && v === 0) ||
+    (allowZero && v === baseline) ||
+    migrations.some((m) => m.version === v);
+  if (!Number.isSafeInteger(to) || !allowed(to)) {
+    const extra = allowZero ? (baseline === null ? '0 (no version), ' : `${baseline} (the baseline), `) : '';
     throw new DfcError('DFC_CONFIG', `--to ${to} is not a version in the migration directory`, {
-      fix: `use one of: ${allowZero ? '0 (no version), ' : ''}${migrations.map((m) => m.version).join(', ')}`,
+      fix: `use one of: ${extra}${migrations.map((m) => m.version).join(', ')}`,
     });
   }
 }
@@ -289,23 +384,26 @@ function checkTo(to: number | undefined, migrations: Migration[], allowZero: boo
 export async function migrateUp(url: string, opts: RunOptions): Promise<RunResult> {
   return withSession(url, opts, async (s, migrations) => {
     checkTo(opts.to, migrations, false);
+    const baseline = baselineOf(migrations, opts.baseline);
     const state = await readVersion(s.client, s.schema);
     if (state.dirty) throw dirtyError(state.version, migrations);
-    const idx = currentIndex(migrations, state.version, opts.dir);
+    const idx = currentIndex(migrations, state.version, opts.dir, baseline);
     const target = opts.to ?? migrations.at(-1)?.version ?? null;
     if (target !== null && state.version !== null && target < state.version) {
       throw new DfcError('DFC_CONFIG', `the database is at version ${state.version}, past --to ${target}`, {
         fix: `use \`dfc migrate down --to ${target}\` to go back`,
       });
     }
+    const todo = migrations.slice(idx + 1).filter((m) => target !== null && m.version <= target);
+    const backup = backupBefore(opts, todo);
+    if (todo.length) await prepareRecording(s, migrations);
     const steps: StepResult[] = [];
     let now = state.version;
-    for (const m of migrations.slice(idx + 1)) {
-      if (target === null || m.version > target) break;
+    for (const m of todo) {
       steps.push(await step(s, m, 'up', now, m.version, opts));
       now = m.version;
     }
-    return { from: state.version, to: now, steps };
+    return { from: state.version, to: now, steps, ...(backup ? { backup } : {}) };
   });
 }
 
@@ -319,26 +417,30 @@ export async function migrateUp(url: string, opts: RunOptions): Promise<RunResul
  */
 export async function migrateDown(url: string, opts: RunOptions): Promise<RunResult> {
   return withSession(url, opts, async (s, migrations) => {
-    checkTo(opts.to, migrations, true);
+    const baseline = baselineOf(migrations, opts.baseline);
+    checkTo(opts.to, migrations, true, baseline);
     const state = await readVersion(s.client, s.schema);
     if (state.dirty) throw dirtyError(state.version, migrations);
-    let idx = currentIndex(migrations, state.version, opts.dir);
-    const target = opts.to ?? 0;
+    let idx = currentIndex(migrations, state.version, opts.dir, baseline);
+    const target = opts.to ?? baseline ?? 0;
     if (state.version !== null && target > state.version) {
       throw new DfcError('DFC_CONFIG', `the database is at version ${state.version}, below --to ${target}`, {
         fix: `use \`dfc migrate up --to ${target}\` to go forward`,
       });
     }
+    const pending = migrations.slice(0, idx + 1).filter((m) => m.version > target);
+    const backup = backupBefore(opts, pending);
+    if (pending.length) await prepareRecording(s, migrations);
     const steps: StepResult[] = [];
     let now = state.version;
     while (idx >= 0 && migrations[idx]!.version > target) {
       const m = migrations[idx]!;
-      const prev = idx > 0 ? migrations[idx - 1]!.version : null;
+      const prev = idx > 0 ? migrations[idx - 1]!.version : baseline;
       steps.push(await step(s, m, 'down', now, prev, opts));
       now = prev;
       idx--;
     }
-    return { from: state.version, to: now, steps };
+    return { from: state.version, to: now, steps, ...(backup ? { backup } : {}) };
   });
 }
 
@@ -360,7 +462,30 @@ async function step(
     mode: file.mode,
   });
   const t0 = performance.now();
-  await runFile(s, file, direction, before, target);
+  const record = (status: 'completed' | 'failed', errorMessage?: string) =>
+    s.record
+      ? recordOperation(s.client, {
+          phase: 'migrate',
+          type: direction === 'up' ? 'migration_up' : 'migration_down',
+          target: file.file,
+          status,
+          durationSeconds: (performance.now() - t0) / 1000,
+          errorMessage,
+          details: { version: m.version, name: m.name, mode: file.mode, from: before, to: target },
+        })
+      : Promise.resolve('');
+  try {
+    await runFile(s, file, direction, before, target);
+  } catch (err) {
+    await record('failed', err instanceof Error ? err.message : String(err)).catch(() => '');
+    throw err;
+  } finally {
+    // a file's own SET lock_timeout must not leak into the next file or the bookkeeping writes
+    await s.client
+      .query("SELECT set_config('lock_timeout', $1, false)", [`${s.lockTimeoutMs}ms`])
+      .catch(() => {});
+  }
+  await record('completed');
   const ms = Math.round(performance.now() - t0);
   opts.onEvent?.({
     type: 'migration.done',
@@ -377,15 +502,21 @@ async function step(
 export interface MigrationStatus {
   version: number | null;
   dirty: boolean;
-  /** is the current version one of the directory's? (null version counts as known) */
+  /** is the current version one of the directory's, or its baseline? (null version counts as known) */
   known: boolean;
+  /** the version the directory starts after, if any */
+  baseline: number | null;
   applied: { version: number; name: string }[];
   pending: { version: number; name: string }[];
 }
 
 /** Read-only: current version, dirty flag, applied and pending files. Takes no lock. */
-export async function migrationStatus(url: string, opts: { dir: string }): Promise<MigrationStatus> {
+export async function migrationStatus(
+  url: string,
+  opts: { dir: string; baseline?: number },
+): Promise<MigrationStatus> {
   const migrations = loadMigrations(opts.dir);
+  const baseline = baselineOf(migrations, opts.baseline);
   const state = await withClient(
     url,
     async (c) => {
@@ -398,7 +529,8 @@ export async function migrationStatus(url: string, opts: { dir: string }): Promi
   const v = state.version;
   return {
     ...state,
-    known: v === null || migrations.some((m) => m.version === v),
+    known: v === null || v === baseline || migrations.some((m) => m.version === v),
+    baseline,
     applied: migrations.filter((m) => v !== null && m.version <= v).map(brief),
     pending: migrations.filter((m) => v === null || m.version > v).map(brief),
   };

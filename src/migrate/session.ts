@@ -38,6 +38,8 @@ export interface MigrateSession {
   schema: string;
   database: string;
   lockTimeoutMs: number;
+  /** record each file in monitoring.migration_operations (set by the runner) */
+  record?: boolean;
   close(): Promise<void>;
 }
 
