@@ -23,6 +23,7 @@ import type { EventSink } from './events.js';
 import type { MappedTable } from './mapping.js';
 import { DF_SCHEMAS, legacyLiveOf, liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { applyCaptureBatch, drain } from './reconcile.js';
+import { recordRollbackPoint } from './rollback-points.js';
 import { activeRun } from './state.js';
 
 export interface CutoverOptions {
@@ -40,6 +41,8 @@ export interface CutoverResult {
   lockHeldMs: number;
   drainedUnderLock: number;
   validation: ValidationCheck[];
+  /** the rollback point this cutover recorded (`dfc rollback execute <id>`) */
+  rollbackPoint: string;
 }
 
 export interface ValidationCheck {
@@ -129,6 +132,8 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         await c.query('SET LOCAL lock_timeout = 0');
         await c.query('SET LOCAL statement_timeout = 0');
         const drained = await drainInTransaction(c, present, run.run_id);
+        // rollback: the point is recorded in this transaction, so it exists exactly when the cutover commits
+        const rollbackPoint = await recordRollbackPoint(c, run.run_id, present);
         await swap(c, v2, present);
         const validation = await validateInTransaction(c, v2);
         if (opts.forceValidationFailure)
@@ -163,7 +168,14 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
           details: { attempts: attempt, drained },
         });
         await afterCutover(c, emit);
-        return { runId: run.run_id, attempts: attempt, lockHeldMs, drainedUnderLock: drained, validation };
+        return {
+          runId: run.run_id,
+          attempts: attempt,
+          lockHeldMs,
+          drainedUnderLock: drained,
+          validation,
+          rollbackPoint,
+        };
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});
         await recordOperation(c, {
