@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import {
   cleanupRollbackPoints,
-  DfcError,
   executeRollback,
   finalizeCutover,
   listRollbackPoints,
@@ -11,19 +10,14 @@ import {
   testRollback,
 } from '../../src/index.js';
 import { engineRenderer } from '../engine-render.js';
+import { InvalidOption, whole } from '../options.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new DfcError('DFC_CONFIG', `not a non-negative integer: ${v}`, { fix: 'pass a whole number' });
-  return n;
-};
-const days = (v: string) => {
-  const m = /^(\d+)d?$/.exec(v.trim());
-  if (!m) throw new DfcError('DFC_CONFIG', `not a number of days: ${v}`, { fix: 'pass e.g. 30d' });
-  return Number(m[1]);
+/** `30d` or `30`: a whole number of days (a bad value is reported by checkOptions, see options.ts) */
+const days = (raw: string) => {
+  const m = /^(\d+)d?$/.exec(raw.trim());
+  return m ? Number(m[1]) : new InvalidOption('--older-than', raw, { min: 0 });
 };
 const mib = (b: number | null) => (b === null ? '-' : `${(b / 1048576).toFixed(1)} MiB`);
 
@@ -81,8 +75,18 @@ export function registerRollback(program: Command): void {
       'roll back through the point: short locks with retries, validated, then ready for cutover again',
     )
     .requiredOption('--reason <text>', 'why (recorded with the point and the operation)')
-    .option('--lock-timeout <ms>', 'longest the application may wait behind the rollback lock', int, 1000)
-    .option('--attempts <n>', 'lock attempts before giving up (database unchanged)', int, 20)
+    .option(
+      '--lock-timeout <ms>',
+      'longest the application may wait behind the rollback lock',
+      whole('--lock-timeout', { min: 1 }),
+      1000,
+    )
+    .option(
+      '--attempts <n>',
+      'lock attempts before giving up (database unchanged)',
+      whole('--attempts', { min: 1 }),
+      20,
+    )
     .option('--skip-checksums', 'skip the row comparison before locking (structural checks still run)')
     .action(
       action(async (opts, point: string) => {
@@ -144,9 +148,19 @@ export function registerRollback(program: Command): void {
   program
     .command('finalize')
     .description('close the rollback window: end reverse capture, schedule (or drop) the rollback copy')
-    .option('--keep-days <n>', 'keep the copy this many days for `dfc rollback cleanup`', int, 7)
+    .option(
+      '--keep-days <n>',
+      'keep the copy this many days for `dfc rollback cleanup`',
+      whole('--keep-days', { min: 0 }),
+      7,
+    )
     .option('--drop-now', 'drop the rollback copy now')
-    .option('--lock-timeout <ms>', 'lock_timeout of each trigger drop (retried)', int, 500)
+    .option(
+      '--lock-timeout <ms>',
+      'lock_timeout of each trigger drop (retried)',
+      whole('--lock-timeout', { min: 1 }),
+      500,
+    )
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
