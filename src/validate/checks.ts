@@ -219,6 +219,21 @@ const SESSION_AUTH: ValidationCheck = {
   )}) END) AS r`,
 };
 
+/** The engine walks public.generated_domains (the largest table) by name: at 17 it must be there. */
+const LEGACY_CORE: ValidationCheck = {
+  id: 'legacy_core',
+  requires: [],
+  needsCompleteLegacy: true,
+  sql: `SELECT jsonb_build_object('problems', CASE WHEN ${relExistsSql('public.generated_domains')} THEN '[]'::jsonb ELSE jsonb_build_array(${problem(
+    'legacy_table_missing',
+    'migration',
+    lit('the legacy table public.generated_domains is missing'),
+    lit(
+      'the database drifted from its history: restore public.generated_domains as db/legacy/000001_initial_schema.up.sql creates it (`dfc validate --json` lists every catalog difference)',
+    ),
+  )}) END) AS r`,
+};
+
 function privilegesCheck(tables: string[]): ValidationCheck {
   return {
     id: 'privileges',
@@ -245,6 +260,14 @@ SELECT jsonb_build_object(
     'tables_not_owned', (SELECT coalesce(jsonb_agg(jsonb_build_object('table', name, 'owner', owner) ORDER BY name), '[]') FROM df WHERE NOT owned),
     'tables_without_trigger_privilege', (SELECT coalesce(jsonb_agg(name ORDER BY name), '[]') FROM df WHERE NOT can_trigger))),
   'problems', ${arrayOf([
+    `CASE WHEN NOT me.superuser THEN ${problem(
+      'privilege_superuser',
+      'privilege',
+      `format('role %s is not a superuser: consolidation applies captured changes with session_replication_role = replica (so triggers and cascades do not fire twice), which only a superuser may set', current_user)`,
+      lit(
+        'run dfc validate and dfc consolidate as a superuser (e.g. the postgres role); the owner of the tables alone is not enough',
+      ),
+    )} END`,
     `CASE WHEN NOT me.create_db THEN ${problem(
       'privilege_create_database',
       'privilege',
@@ -409,6 +432,7 @@ export function validationChecks(def = V2): ValidationCheck[] {
     EXTENSIONS,
     CATALOG_FACTS,
     SESSION_AUTH,
+    LEGACY_CORE,
     privilegesCheck(tables),
     dependentsCheck(tables),
     spaceCheck(tables),
