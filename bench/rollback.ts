@@ -1,0 +1,93 @@
+/**
+ * bench/rollback: per data size (default 100,000 and 1,000,000 generated domains) with DomainFlow
+ * traffic at a fixed rate, measured in one run:
+ *   - `rollback execute` wall time (checks, drain, lock, swap, validation, commit) and lock-hold time;
+ *   - the pre-lock row comparison alone (what --skip-checksums saves);
+ *   - the application's longest write in the rollback phase vs the lock timeout (goal ≤ 1.5×);
+ *   - the second cutover (roll forward, no new copy) lock time;
+ *   - ledger verify on legacy after the rollback.
+ * Usage: npx tsx bench/rollback.ts [--domains 100000,1000000] [--rate 80] [--lock-timeout 500] [--database-url URL]
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveTarget, withClient } from '../src/db/connection.js';
+import { consolidate } from '../src/engine/consolidate.js';
+import { cutover } from '../src/engine/cutover.js';
+import { executeRollback, testRollback } from '../src/engine/rollback.js';
+import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
+import { verifyLedger } from '../workload/ledger.js';
+import { seedDatabase } from '../workload/seed.js';
+import { startTraffic } from '../workload/traffic.js';
+
+const { values } = parseArgs({
+  options: {
+    domains: { type: 'string', default: '100000,1000000' },
+    rate: { type: 'string', default: '80' },
+    'lock-timeout': { type: 'string', default: '500' },
+    'database-url': { type: 'string' },
+  },
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runOne(serverUrl: string, domains: number, rate: number, lockTimeoutMs: number) {
+  const url = await createLegacyDatabase(serverUrl, `dfc_bench_rb_${domains}`);
+  await seedDatabase(url, { domains, seed: 1 });
+  await withClient(url, (c) => c.query('VACUUM ANALYZE'));
+  const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-rb-'));
+  const ledgerPath = path.join(dir, 'ledger.jsonl');
+  const traffic = startTraffic(url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
+  await consolidate(url);
+  const co = await cutover(url, { lockTimeoutMs });
+  traffic.markPhase('v2');
+  await sleep(5000);
+  const t0 = Date.now();
+  const dry = await testRollback(url, co.rollbackPoint);
+  const testSeconds = (Date.now() - t0) / 1000;
+  traffic.markPhase('rollback');
+  const rb = await executeRollback(url, co.rollbackPoint, { reason: 'bench', lockTimeoutMs });
+  traffic.markPhase('legacy');
+  await sleep(3000);
+  traffic.markPhase('cutover again');
+  const again = await cutover(url, { lockTimeoutMs });
+  traffic.markPhase('v2 again');
+  await sleep(2000);
+  traffic.stop();
+  const report = await traffic.done;
+  // the ledger on v2 after the roll forward: every write of all four phases present
+  const ledger = await verifyLedger(url, ledgerPath);
+  return { domains, dry, testSeconds, rb, again, report, ledger };
+}
+
+const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
+const rate = Number(values.rate);
+const lockTimeoutMs = Number(values['lock-timeout']);
+const rows: string[] = [];
+for (const n of String(values.domains).split(',').map(Number)) {
+  process.stdout.write(
+    `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, lock timeout ${lockTimeoutMs} ms\n`,
+  );
+  const r = await runOne(serverUrl, n, rate, lockTimeoutMs);
+  const stall = r.report.perPhase.rollback?.writes.max ?? 0;
+  process.stdout.write(
+    `${[
+      `rollback test (drain + checks + checksums):  ${r.testSeconds.toFixed(2)} s (${r.dry.valid ? 'valid' : 'NOT valid'})`,
+      `rollback execute wall time:                  ${r.rb.wallSeconds.toFixed(2)} s (${r.rb.attempts} attempt(s))`,
+      `rollback lock held:                          ${r.rb.lockHeldMs} ms`,
+      `reverse changes applied before / under lock: ${r.rb.drainedBeforeLock} / ${r.rb.drainedUnderLock}`,
+      `longest write during rollback:               ${stall.toFixed(1)} ms (${(stall / lockTimeoutMs).toFixed(2)}× the lock timeout)`,
+      `cutover again (no new copy) lock held:       ${r.again.lockHeldMs} ms`,
+      `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes; ledger after roll forward: ${r.ledger.mismatches.length} mismatches of ${r.ledger.checked} keys`,
+      ...Object.entries(r.report.perPhase).map(
+        ([phase, p]) =>
+          `  writes ${phase.padEnd(14)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.writes.count} writes)`,
+      ),
+    ].join('\n')}\n`,
+  );
+  rows.push(
+    `${n.toLocaleString('en').padStart(10)} domains: rollback ${r.rb.wallSeconds.toFixed(2)} s wall, lock ${r.rb.lockHeldMs} ms, longest write ${stall.toFixed(0)} ms; test ${r.testSeconds.toFixed(2)} s`,
+  );
+}
+process.stdout.write(`\nside by side:\n${rows.join('\n')}\n`);
+process.exit(0);
