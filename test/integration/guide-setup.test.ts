@@ -166,6 +166,36 @@ FROM (
 ORDER BY improvement_percentage DESC;`,
     check: (r) => expect(r.fields.map((f) => f.name)).toContain('performance_status'),
   },
+  {
+    section: 'Manual Rollback: list rollback points',
+    sql: 'SELECT consolidation.list_rollback_points();',
+    check: (r) => expect(r.rowCount).toBe(0),
+  },
+  {
+    section: 'Manual Rollback: test rollback procedure (no such point before any cutover)',
+    sql: "SELECT consolidation.test_rollback_procedure('rollback_YYYYMMDD_HHMMSS');",
+    on: [],
+    otherwise: /CONSOLIDATION_05: rollback point rollback_YYYYMMDD_HHMMSS does not exist/,
+  },
+  {
+    section: 'Manual Rollback: execute rollback (no such point before any cutover)',
+    sql: `SELECT consolidation.execute_emergency_rollback(
+  'rollback_YYYYMMDD_HHMMSS',
+  'Planned rollback due to [reason]'
+);`,
+    on: [],
+    otherwise: /CONSOLIDATION_05/,
+  },
+  {
+    section: 'Regular Maintenance: rollback point retention',
+    sql: 'SELECT safety.cleanup_old_rollback_points(30); -- 30 day retention',
+    check: (r) => expect(r.rows[0].cleanup_old_rollback_points).toEqual({ dropped: [], open_windows: [] }),
+  },
+  {
+    section: 'Troubleshooting: clean up backup tables',
+    sql: "SELECT consolidation.cleanup_backup_tables('backup_suffix');",
+    check: (r) => expect(r.rows[0].cleanup_backup_tables).toEqual({ dropped: [] }),
+  },
 ];
 
 const lastResult = (r: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(r) ? r.at(-1)! : r);
