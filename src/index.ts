@@ -61,6 +61,8 @@ export {
   migrationStatus,
   TEMPLATES_DIR,
 } from './migrate/runner.js';
+export { type TraceReport, traceMigration } from './migrate/trace.js';
+export { type MigrationVerifyReport, verifyMigrations } from './migrate/verify.js';
 export {
   monitorCheck,
   monitorDashboard,

@@ -1,8 +1,15 @@
 /** `dfc migrate up|down|status|force`: the golang-migrate compatible runner (src/migrate/runner.ts). */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { resolveTarget } from '../../src/db/connection.js';
 import { DfcError } from '../../src/errors.js';
-import { type LintFinding, lintMigrations, newMigration } from '../../src/index.js';
+import {
+  type LintFinding,
+  lintMigrations,
+  newMigration,
+  traceMigration,
+  verifyMigrations,
+} from '../../src/index.js';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   forceVersion,
@@ -45,8 +52,8 @@ function render(opts: Opts) {
   return (e: MigrateEvent) => {
     if (e.type === 'lock.waiting')
       emit(opts, { event: 'migrate.lock.waiting', message: e.message }, `waiting: ${e.message}`);
-    else if (e.type === 'backup.skipped')
-      emit(opts, { event: 'migrate.backup.skipped', message: e.message }, `note: ${e.message}`);
+    else if (e.type === 'backup.done')
+      emit(opts, { event: 'migrate.backup', name: e.name, message: e.message }, e.message);
     else if (e.type === 'migration.start')
       emit(
         opts,
@@ -96,7 +103,7 @@ export function registerMigrate(program: Command): void {
   const running = (c: Command) =>
     source(c)
       .option('--wait', 'wait for another runner to finish instead of failing')
-      .option('--no-backup', 'do not take an incremental backup first')
+      .option('--no-backup', 'do not take the incremental backup before files past 17')
       .option(
         '--lock-timeout <ms>',
         'lock_timeout for migration statements (0 = none)',
@@ -195,6 +202,82 @@ export function registerMigrate(program: Command): void {
             ok: r.ok,
           },
           `${r.files.length} file(s): ${r.errors} error(s), ${r.warnings} warning(s), ${r.acknowledged} acknowledged`,
+        );
+        return r.ok ? 0 : 1;
+      }),
+    );
+
+  m.command('trace')
+    .description(
+      'run FILE on a scratch copy of the database: locks per statement, tables rewritten, duration',
+    )
+    .argument('<file>', 'a migration file (its directory brings a busy database to the same version)')
+    .action(
+      action(async (opts, file: string) => {
+        const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
+        const r = await traceMigration(url, file);
+        for (const st of r.statements)
+          emit(opts, { event: 'trace.statement', file: r.file, ...st }, () =>
+            [
+              `#${st.index} line ${st.line}: ${st.statement}`,
+              `  ${st.ms} ms${st.sampled ? ' (outside a transaction; locks sampled)' : ''}`,
+              ...st.locks.map((l) => `  lock ${l.mode} on ${l.relation}`),
+              ...st.rewritten.map((w) => `  REWRITE ${w.relation} (~${w.rows} rows)`),
+              ...(st.error ? [`  FAILED: ${st.error}`] : []),
+            ].join('\n'),
+          );
+        emit(
+          opts,
+          {
+            event: 'trace.result',
+            file: r.file,
+            scratch: r.scratch,
+            statements: r.statements.length,
+            ok: r.ok,
+          },
+          `${r.statements.length} statement(s) traced on a scratch ${r.scratch === 'clone' ? 'copy (schema + rows)' : 'v2 install (schema only: the database was busy)'}; the target was not changed`,
+        );
+        return r.ok ? 0 : 1;
+      }),
+    );
+
+  source(m.command('verify'))
+    .description('up, down, up again for each pending migration on a scratch copy; compares catalogs')
+    .argument('[paths...]', 'a directory, or files of one directory (default ./migrations or --dir)')
+    .action(
+      action(async (opts, paths: string[]) => {
+        const files = paths ?? [];
+        const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
+        let dir = opts.dir ?? (opts.legacy ? migrationsDir(opts) : 'migrations');
+        let versions: number[] | undefined;
+        if (files.length === 1 && !files[0]!.endsWith('.sql')) dir = files[0]!;
+        else if (files.length) {
+          dir = path.dirname(files[0]!);
+          versions = files.map((f) => integer(path.basename(f).split('_')[0] ?? '', `the version of ${f}`));
+        }
+        const baseline = opts.baseline === undefined ? undefined : integer(opts.baseline, '--baseline');
+        const r = await verifyMigrations(url, { dir, versions, baseline });
+        for (const st of r.steps)
+          emit(opts, { event: 'verify.migration', ...st }, () =>
+            [
+              `${st.version} ${st.name}: down ${st.downRestores ? 'restores the catalog' : 'DOES NOT restore the catalog'}, ` +
+                `up ${st.upRepeatable ? 'is repeatable' : 'IS NOT repeatable'}`,
+              ...st.downDiff.map((d) => `  down: ${d}`),
+              ...st.reupDiff.map((d) => `  up again: ${d}`),
+              ...(st.error ? [`  FAILED: ${st.error}`] : []),
+            ].join('\n'),
+          );
+        emit(
+          opts,
+          {
+            event: 'verify.result',
+            dir: r.dir,
+            scratch: r.scratch,
+            from: r.from,
+            migrations: r.steps.length,
+            ok: r.ok,
+          },
+          `${r.steps.length} migration(s) verified from version ${fmt(r.from)} on a scratch ${r.scratch}: ${r.ok ? 'ok' : 'FAILED'}`,
         );
         return r.ok ? 0 : 1;
       }),

@@ -19,6 +19,7 @@ import type pg from 'pg';
 import { ensureBookkeeping, recordOperation } from '../bookkeeping.js';
 import { withClient } from '../db/connection.js';
 import { DfcError } from '../errors.js';
+import { incrementalBackup } from '../safety/backup.js';
 import { loadMigrations, type Migration, type MigrationFile } from './files.js';
 import { CONSOLIDATED_BASELINE } from './paths.js';
 import { APPLICATION_NAME, type MigrateSession, openSession, type SessionOptions } from './session.js';
@@ -46,7 +47,7 @@ export const LEGACY_DIR: string = path.join(packageRoot(), 'db', 'legacy');
 
 export type MigrateEvent =
   | { type: 'lock.waiting'; message: string }
-  | { type: 'backup.skipped'; message: string }
+  | { type: 'backup.done'; name: string; message: string }
   | {
       type: 'migration.start';
       direction: 'up' | 'down';
@@ -92,8 +93,15 @@ export interface RunResult {
   from: number | null;
   to: number | null;
   steps: StepResult[];
-  /** 'disabled' = --no-backup; 'unavailable' = this build has no incremental backup yet */
-  backup?: 'disabled' | 'unavailable';
+  /** the pre-migration backup (only for files past the consolidated baseline) */
+  backup?: BackupNote;
+}
+
+export interface BackupNote {
+  taken: boolean;
+  /** the incremental backup's name (`dfc backup list`) */
+  name?: string;
+  reason?: string;
 }
 
 /** The version before the directory's first file, or null (the directory starts at the beginning). */
@@ -111,19 +119,41 @@ export function baselineOf(migrations: Migration[], baseline?: number): number |
 }
 
 /**
- * Before files past the consolidated baseline (a v2 database) run, an incremental backup is due.
- * Incremental backups come from the safety tooling, not in this build: say so instead of
- * pretending. The legacy history (000001–000017) builds databases and takes no backup.
+ * Before files past the consolidated baseline (a v2 database) run, an incremental backup on top of
+ * the latest backup (safety.create_incremental_backup('latest', …), src/safety/backup.ts). No base
+ * backup is a refusal (CONSOLIDATION_02) before anything runs. The legacy history (000001–000017)
+ * builds databases and takes no backup.
  */
-function backupBefore(opts: RunOptions, pending: Migration[]): 'disabled' | 'unavailable' | undefined {
-  if (!pending.some((m) => m.version > CONSOLIDATED_BASELINE)) return undefined;
-  if (opts.backup === false) return 'disabled';
-  opts.onEvent?.({
-    type: 'backup.skipped',
-    message:
-      'no incremental backup taken: this build has no incremental backup yet (it arrives with the safety tooling); take one with your usual tool (pg_dump, a base backup) if you need it, or pass --no-backup to silence this',
-  });
-  return 'unavailable';
+async function backupBefore(
+  url: string,
+  opts: RunOptions,
+  pending: Migration[],
+): Promise<BackupNote | undefined> {
+  const past = pending.filter((m) => m.version > CONSOLIDATED_BASELINE);
+  if (past.length === 0) return undefined;
+  if (opts.backup === false) return { taken: false, reason: 'disabled (--no-backup)' };
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[^0-9]/g, '')
+    .slice(0, 14);
+  const name = `pre_migration_${past[0]!.version}_${stamp}`;
+  try {
+    await incrementalBackup(url, 'latest', { name });
+  } catch (e) {
+    if (e instanceof DfcError && e.server?.sqlstate === '42704') {
+      throw new DfcError(
+        'CONSOLIDATION_02',
+        'no base backup to take the pre-migration incremental backup from',
+        {
+          fix: 'create one with `dfc backup create` (then each run adds an incremental one), or pass --no-backup; nothing was applied',
+          cause: e,
+        },
+      );
+    }
+    throw e;
+  }
+  opts.onEvent?.({ type: 'backup.done', name, message: `incremental backup ${name} taken` });
+  return { taken: true, name };
 }
 
 const fmtVersion = (v: number | null) => (v === null ? 'none' : String(v));
@@ -395,7 +425,7 @@ export async function migrateUp(url: string, opts: RunOptions): Promise<RunResul
       });
     }
     const todo = migrations.slice(idx + 1).filter((m) => target !== null && m.version <= target);
-    const backup = backupBefore(opts, todo);
+    const backup = await backupBefore(url, opts, todo);
     if (todo.length) await prepareRecording(s, migrations);
     const steps: StepResult[] = [];
     let now = state.version;
@@ -429,7 +459,7 @@ export async function migrateDown(url: string, opts: RunOptions): Promise<RunRes
       });
     }
     const pending = migrations.slice(0, idx + 1).filter((m) => m.version > target);
-    const backup = backupBefore(opts, pending);
+    const backup = await backupBefore(url, opts, pending);
     if (pending.length) await prepareRecording(s, migrations);
     const steps: StepResult[] = [];
     let now = state.version;

@@ -20,6 +20,7 @@ import {
   migrationStatus,
   TEMPLATES_DIR,
 } from '../../src/migrate/runner.js';
+import { createBackup, listBackups } from '../../src/safety/backup.js';
 import { verifyLedger } from '../../workload/ledger.js';
 import { startTraffic } from '../../workload/traffic.js';
 import { dfc, lastJson } from '../helpers/cli.js';
@@ -97,8 +98,9 @@ describe('migrate new', () => {
 });
 
 describe('the runner after consolidation (directory of 000018+ on a v2 database)', () => {
-  it('applies the guide’s example under live traffic: 0 failed writes, clean ledger, recorded', async () => {
+  it('applies the guide’s example under live traffic after an incremental backup: 0 failed writes, clean ledger, recorded', async () => {
     const url = await v2Database();
+    await createBackup(url, { name: 'base_full' });
     const dir = await exampleDir();
     const ledgerDir = await mkdtemp(path.join(tmpdir(), 'dfc-after-v2-ledger-'));
     const ledgerPath = path.join(ledgerDir, 'ledger.jsonl');
@@ -119,8 +121,11 @@ describe('the runner after consolidation (directory of 000018+ on a v2 database)
     traffic.stop();
     const report = await traffic.done;
 
-    expect(r).toMatchObject({ from: 17, to: 18, backup: 'unavailable' });
-    expect(events.some((e) => e.type === 'backup.skipped')).toBe(true);
+    expect(r).toMatchObject({ from: 17, to: 18, backup: { taken: true } });
+    expect(events.some((e) => e.type === 'backup.done')).toBe(true);
+    expect(r.backup?.name).toMatch(/^pre_migration_18_/);
+    const inc = (await listBackups(url)).find((b) => b.backup_id === r.backup?.name);
+    expect(inc).toMatchObject({ backup_type: 'incremental', base: 'base_full' });
     expect(await version(url)).toEqual([{ version: 18, dirty: false }]);
     expect(report.failedWrites).toBe(0);
     expect(report.writes).toBeGreaterThan(50);
@@ -150,7 +155,7 @@ describe('the runner after consolidation (directory of 000018+ on a v2 database)
 
     // down returns to the baseline (17), not to "no version"
     const d = await migrateDown(url, { dir, backup: false });
-    expect(d).toMatchObject({ from: 18, to: 17, backup: 'disabled' });
+    expect(d).toMatchObject({ from: 18, to: 17, backup: { taken: false } });
     expect(await version(url)).toEqual([{ version: 17, dirty: false }]);
     const [gone] = await rows<{ t: string | null }>(
       url,
@@ -200,9 +205,23 @@ describe('the runner after consolidation (directory of 000018+ on a v2 database)
       event: 'migrate.result',
       from: 18,
       to: 19,
-      backup: 'disabled',
+      backup: { taken: false },
     });
     expect(await version(url)).toEqual([{ version: 19, dirty: false }]);
+  });
+
+  it('without a base backup (and without --no-backup) refuses with CONSOLIDATION_02 and applies nothing', async () => {
+    const url = await v2Database();
+    const e = await failure(migrateUp(url, { dir: await exampleDir() }));
+    expect(e.code).toBe('CONSOLIDATION_02');
+    expect(e.fix).toContain('dfc backup create');
+    expect(e.fix).toContain('--no-backup');
+    expect(await version(url)).toEqual([{ version: 17, dirty: false }]);
+    const [t] = await rows<{ t: string | null }>(
+      url,
+      "SELECT to_regclass('public.campaign_analytics')::text AS t",
+    );
+    expect(t?.t).toBeNull();
   });
 
   it('refuses a directory that starts after 17 on a database with no version', async () => {

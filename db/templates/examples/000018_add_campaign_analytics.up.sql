@@ -1,9 +1,9 @@
 -- 000018_add_campaign_analytics.up.sql
 -- Purpose: add analytics tracking to campaigns (the guide's "Example Future Migration").
 --   Adapted: the guide's first line, SELECT safety.create_incremental_backup('latest', '000018_pre_migration'),
---   is left out: no such function exists, so the file failed at that line. The backup belongs to the runner:
---   `dfc migrate up` takes it before running files (unless --no-backup; until incremental backups ship with the
---   safety tooling it says that none was taken). Also added: lock_timeout and a data validation step.
+--   is left out: the backup belongs to the runner, not to the file it protects. `dfc migrate up` takes that
+--   incremental backup before the first file (unless --no-backup). Also added: lock_timeout and a data
+--   validation step.
 -- Risk: low. Two new columns (nullable / constant default) and a new table; nothing the service reads changes.
 -- Expected locks:
 --   ACCESS EXCLUSIVE on campaigns for the two ADD COLUMNs (catalog only: a constant default does not rewrite);
