@@ -2,7 +2,7 @@
  * How the CLI speaks: human lines on a TTY, JSON lines with --json. Errors are one block with
  * code, message and fix (never a stack trace unless DFC_DEBUG is set); no secrets are printed.
  */
-import { DfcError } from '../src/errors.js';
+import { toDfcError } from '../src/errors.js';
 
 export interface OutputOptions {
   json?: boolean;
@@ -18,13 +18,7 @@ export function emit(
 }
 
 export function renderError(err: unknown, json: boolean): void {
-  const e =
-    err instanceof DfcError
-      ? err
-      : new DfcError('DFC_INTERNAL', err instanceof Error ? err.message : String(err), {
-          fix: 'this is a bug or an unexpected server state; rerun with DFC_DEBUG=1 and report the output',
-          cause: err,
-        });
+  const e = toDfcError(err);
   if (json) {
     process.stdout.write(`${JSON.stringify(e.toJSON())}\n`);
   } else {

@@ -162,8 +162,26 @@ async function initdbWith(bin: string, paths: ClusterPaths, state: ClusterState)
   }
 }
 
+/**
+ * /proc, /sys and /dev are kernel file systems: a data directory cannot live there, and Node's
+ * recursive mkdir under /proc never returns (it loops on the ENOENT), so `db start` hung.
+ */
+function refuseVirtualHome(home: string): void {
+  const abs = path.resolve(home);
+  const fs = ['/proc', '/sys', '/dev'].find((d) => abs === d || abs.startsWith(`${d}/`));
+  if (fs)
+    throw new DfcError(
+      'DFC_CONFIG',
+      `DFC_HOME ${abs} is under ${fs}, a kernel file system where no data directory can live`,
+      {
+        fix: 'set DFC_HOME to a writable directory on a real disk (default ./.dfc), e.g. DFC_HOME=$HOME/.dfc',
+      },
+    );
+}
+
 /** Create the cluster's data directory once (initdb) with the extensions DomainFlow needs preloaded. */
 export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
+  refuseVirtualHome(paths.home);
   const existing = await readState(paths);
   if (existing && existsSync(path.join(paths.dataDir, 'PG_VERSION'))) return existing;
   await mkdir(paths.home, { recursive: true });

@@ -83,3 +83,51 @@ export function serverFields(err: unknown): ServerErrorFields | undefined {
 export function sqlstate(err: unknown): string | undefined {
   return serverFields(err)?.sqlstate;
 }
+
+/** SQLSTATEs (and driver errors) meaning the session to the server is gone, not that a statement failed. */
+const CONNECTION_LOST_STATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
+const CONNECTION_LOST_NODE = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+const CONNECTION_LOST_TEXT =
+  /Connection terminated|connection error and is not queryable|terminating connection/i;
+
+/** True when err says the connection (or the server) went away. */
+export function isConnectionLost(err: unknown): boolean {
+  const state = sqlstate(err);
+  if (state) return CONNECTION_LOST_STATES.has(state);
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && CONNECTION_LOST_NODE.has(code)) return true;
+  return err instanceof Error && CONNECTION_LOST_TEXT.test(err.message);
+}
+
+/**
+ * The one place where an error that is not already a DfcError gets its code: a lost connection is
+ * DFC_CONNECTION (re-run to resume), a permission error (42501) is DFC_PRIVILEGE, anything else
+ * is DFC_INTERNAL. The CLI renders every failure through this.
+ */
+export function toDfcError(err: unknown): DfcError {
+  if (err instanceof DfcError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (isConnectionLost(err))
+    return new DfcError('DFC_CONNECTION', `the connection to the server was lost: ${message}`, {
+      fix: 're-run the same command when the server is back to resume: finished steps are recorded and skipped (dfc consolidate status shows where it is)',
+      cause: err,
+    });
+  if (sqlstate(err) === '42501')
+    return new DfcError('DFC_PRIVILEGE', `permission denied: ${message}`, {
+      fix: 'connect as the role that owns the DomainFlow tables (or a superuser), or GRANT that role the privilege named above, then re-run',
+      cause: err,
+    });
+  return new DfcError('DFC_INTERNAL', message, {
+    fix: 'this is a bug or an unexpected server state; rerun with DFC_DEBUG=1 and report the output',
+    cause: err,
+  });
+}

@@ -23,7 +23,13 @@ export const CONSOLIDATION_LOCK = 'dfc:consolidation';
  * Take a session-level advisory lock. With wait=false fail at once with DFC_LOCKED naming the
  * holder; with wait=true block until it is free.
  */
-export async function acquireAdvisoryLock(c: pg.ClientBase, name: string, wait = false): Promise<void> {
+export async function acquireAdvisoryLock(
+  c: pg.ClientBase,
+  name: string,
+  wait = false,
+  /** the command has a --wait option (only then does the fix suggest it) */
+  opts: { waitOption?: boolean } = {},
+): Promise<void> {
   const key = advisoryKey(name).toString();
   if (wait) {
     await c.query('SELECT pg_advisory_lock($1::bigint)', [key]);
@@ -43,7 +49,9 @@ export async function acquireAdvisoryLock(c: pg.ClientBase, name: string, wait =
     'DFC_LOCKED',
     `another run holds the "${name}" lock${h ? ` (pid ${h.pid}, ${h.application_name || 'no application_name'}, since ${h.backend_start.toISOString()})` : ''}`,
     {
-      fix: 'wait for it to finish (or pass --wait), or stop that process if it is stuck',
+      fix: opts.waitOption
+        ? 'wait for it to finish (or pass --wait), or stop that process if it is stuck'
+        : 'let that run finish and re-run this command (`dfc consolidate status` shows progress), or stop that process if it is stuck',
     },
   );
 }

@@ -445,6 +445,27 @@ export async function migrateUp(url: string, opts: RunOptions): Promise<RunResul
  * @example
  *   await migrateDown(url, { dir: LEGACY_DIR, to: 12 }) // at 17: runs 17, 16, 15, 14, 13 down → (12, false)
  */
+/** The version schema v2 records; the legacy down files at or below it were written for the legacy schema. */
+const CONSOLIDATED_VERSION = 17;
+
+/**
+ * On a consolidated (v2) database the legacy history's down files do not apply: they would run
+ * against tables they were not written for and leave schema_migrations dirty. Refuse before any.
+ */
+async function refuseDownPastV2(c: pg.ClientBase): Promise<void> {
+  const r = await c.query<{ v2: boolean }>(
+    `SELECT to_regclass('public.schema_version_info') IS NOT NULL OR to_regnamespace('dfc_rollback_public') IS NOT NULL AS v2`,
+  );
+  if (r.rows[0]?.v2)
+    throw new DfcError(
+      'DFC_MIGRATION',
+      `this database is on schema v2 (consolidated): the history's down files 000001-0000${CONSOLIDATED_VERSION} were written for the legacy schema and do not apply to v2; nothing was run`,
+      {
+        fix: `to return to the legacy schema roll back the consolidation (its rollback copy is kept in dfc_rollback_*), not the history; v2 changes go in as 0000${CONSOLIDATED_VERSION + 1}+ migrations with their own down files (\`dfc migrate down --to ${CONSOLIDATED_VERSION}\`)`,
+      },
+    );
+}
+
 export async function migrateDown(url: string, opts: RunOptions): Promise<RunResult> {
   return withSession(url, opts, async (s, migrations) => {
     const baseline = baselineOf(migrations, opts.baseline);
@@ -453,6 +474,7 @@ export async function migrateDown(url: string, opts: RunOptions): Promise<RunRes
     if (state.dirty) throw dirtyError(state.version, migrations);
     let idx = currentIndex(migrations, state.version, opts.dir, baseline);
     const target = opts.to ?? baseline ?? 0;
+    if (target < CONSOLIDATED_VERSION) await refuseDownPastV2(s.client);
     if (state.version !== null && target > state.version) {
       throw new DfcError('DFC_CONFIG', `the database is at version ${state.version}, below --to ${target}`, {
         fix: `use \`dfc migrate up --to ${target}\` to go forward`,

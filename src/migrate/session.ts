@@ -93,7 +93,7 @@ export async function openSession(url: string, opts: SessionOptions = {}): Promi
       });
     }
     try {
-      await acquireAdvisoryLock(client, MIGRATE_LOCK, false);
+      await acquireAdvisoryLock(client, MIGRATE_LOCK, false, { waitOption: true });
     } catch (e) {
       if (!(opts.wait && e instanceof DfcError && e.code === 'DFC_LOCKED')) throw e;
       opts.onWait?.(e.message);

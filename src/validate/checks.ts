@@ -304,31 +304,36 @@ function dependentsCheck(tables: string[]): ValidationCheck {
     // the expected-object lists are those of the legacy catalog at 17: on v2 every v2 trigger and
     // view would look foreign
     needsCompleteLegacy: true,
+    // `ddl` is the quoted statement the fix shows: object names of other applications may hold
+    // quotes, spaces or semicolons, and a fix that is pasted must drop that object and nothing else
     sql: `WITH df AS (
-  SELECT c.oid, n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  SELECT c.oid, n.nspname || '.' || c.relname AS name, format('%I.%I', n.nspname, c.relname) AS qname
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY (${litArray(tables)})
 ), found AS (
-  SELECT DISTINCT 'view' AS kind, vn.nspname || '.' || v.relname AS object, df.name AS depends_on
+  SELECT DISTINCT 'view' AS kind, vn.nspname || '.' || v.relname AS object, df.name AS depends_on,
+         format('DROP VIEW %I.%I', vn.nspname, v.relname) AS ddl, format('%I.%I', vn.nspname, v.relname) AS qobject
     FROM df JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = df.oid AND d.classid = 'pg_rewrite'::regclass
     JOIN pg_rewrite rw ON rw.oid = d.objid
     JOIN pg_class v ON v.oid = rw.ev_class AND v.oid <> df.oid
     JOIN pg_namespace vn ON vn.oid = v.relnamespace
    WHERE vn.nspname || '.' || v.relname <> ALL (${litArray(DOMAINFLOW_VIEWS)})
   UNION ALL
-  SELECT 'foreign_key', cn.nspname || '.' || cl.relname || '.' || con.conname, df.name
+  SELECT 'foreign_key', cn.nspname || '.' || cl.relname || '.' || con.conname, df.name,
+         format('ALTER TABLE %I.%I DROP CONSTRAINT %I', cn.nspname, cl.relname, con.conname), NULL
     FROM df JOIN pg_constraint con ON con.contype = 'f' AND con.confrelid = df.oid
     JOIN pg_class cl ON cl.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
    WHERE con.conrelid NOT IN (SELECT oid FROM df)
   UNION ALL
-  SELECT 'trigger', df.name || '.' || t.tgname, df.name
+  SELECT 'trigger', df.name || '.' || t.tgname, df.name, format('DROP TRIGGER %I ON %s', t.tgname, df.qname), NULL
     FROM df JOIN pg_trigger t ON t.tgrelid = df.oid AND NOT t.tgisinternal
     JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
    WHERE df.name || '.' || t.tgname <> ALL (${litArray(DOMAINFLOW_TRIGGERS)}) AND pn.nspname <> 'consolidation'
   UNION ALL
-  SELECT 'rule', df.name || '.' || rw.rulename, df.name
+  SELECT 'rule', df.name || '.' || rw.rulename, df.name, format('DROP RULE %I ON %s', rw.rulename, df.qname), NULL
     FROM df JOIN pg_rewrite rw ON rw.ev_class = df.oid AND rw.rulename <> '_RETURN'
   UNION ALL
-  SELECT 'publication', pub.pubname, df.name
+  SELECT 'publication', pub.pubname, df.name, format('ALTER PUBLICATION %I SET TABLE ...', pub.pubname), NULL
     FROM df JOIN pg_publication_rel pr ON pr.prrelid = df.oid JOIN pg_publication pub ON pub.oid = pr.prpubid
 )
 SELECT jsonb_build_object(
@@ -339,11 +344,11 @@ SELECT jsonb_build_object(
     'dependency',
     `format('%s %s depends on %s and is not part of DomainFlow: at cutover it would stay attached to the legacy table (moved to the rollback schema) and silently stop seeing new writes', kind, object, depends_on)`,
     `CASE kind
-       WHEN 'view' THEN format('drop view %s before cutover and recreate it afterwards (its definition: SELECT pg_get_viewdef(%L::regclass))', object, object)
-       WHEN 'foreign_key' THEN format('drop foreign key %s before cutover and re-add it NOT VALID against the v2 table afterwards, then VALIDATE it', object)
-       WHEN 'trigger' THEN format('drop trigger %s before cutover and recreate it on the v2 table afterwards', object)
-       WHEN 'rule' THEN format('drop rule %s before cutover and recreate it afterwards', object)
-       ELSE format('after cutover run ALTER PUBLICATION %I SET TABLE ... so it publishes the v2 table (and resynchronise subscribers)', object) END`,
+       WHEN 'view' THEN format('before cutover: %s; recreate it afterwards (its definition: SELECT pg_get_viewdef(%L::regclass))', ddl, qobject)
+       WHEN 'foreign_key' THEN format('before cutover: %s; re-add it NOT VALID against the v2 table afterwards, then VALIDATE it', ddl)
+       WHEN 'trigger' THEN format('before cutover: %s; recreate it on the v2 table afterwards', ddl)
+       WHEN 'rule' THEN format('before cutover: %s; recreate it afterwards', ddl)
+       ELSE format('after cutover run %s so it publishes the v2 table (and resynchronise subscribers)', ddl) END`,
   )} ORDER BY kind, object, depends_on), '[]') FROM found)) AS r`,
   };
 }

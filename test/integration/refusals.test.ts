@@ -2,12 +2,18 @@
  * Every refusal is clear and changes nothing: a coded error, a fix line, no stack trace, no
  * password in the output, and (where a database is involved) unchanged catalog and data checksums.
  */
+
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
+import { advisoryKey, CONSOLIDATION_LOCK } from '../../src/db/lock.js';
+import { installV2 } from '../../src/install.js';
+import { MIGRATE_LOCK } from '../../src/migrate/session.js';
+import { quoteIdent } from '../../src/sql/sql.js';
 import { catalogChecksum, dataChecksums } from '../helpers/checksums.js';
 import { type CliResult, dfc, lastJson } from '../helpers/cli.js';
 import { adminUrl, freshDatabase } from '../helpers/db.js';
@@ -18,6 +24,7 @@ const SECRET = 'Sup3rS3cret';
 function expectRefusal(r: CliResult, code: string, json = false) {
   expect(r.code).toBe(1);
   expect(r.all).not.toContain(SECRET);
+  expect(r.all).not.toContain(decodeURIComponent(new URL(adminUrl()).password)); // the test cluster's
   expect(r.all).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/); // no stack frames
   if (json) {
     const e = lastJson(r.stdout);
@@ -121,8 +128,119 @@ describe('connection strings are parsed by a kept library; the password is never
   });
 });
 
-describe('the test cluster is reachable for these refusals', () => {
-  it('admin URL works', async () => {
-    await withClient(adminUrl(), (c) => c.query('SELECT 1'));
+describe('refusals that involve a database change nothing', () => {
+  it('DFC_HOME under /proc: a clear DFC_CONFIG error instead of a hang', async () => {
+    const r = await dfc(['db', 'start'], { DFC_HOME: '/proc/dfc-home' });
+    expectRefusal(r, 'DFC_CONFIG');
+    expect(r.stderr).toContain('/proc');
+  });
+
+  it('consolidate on a database already on v2: CONSOLIDATION_01 before any change (no run row)', async () => {
+    const url = await freshDatabase('empty', 'onv2');
+    await installV2(url);
+    await unchanged(url, async () => {
+      for (const json of [false, true]) {
+        const r = await dfc(['--database-url', url, ...(json ? ['--json'] : []), 'consolidate']);
+        expectRefusal(r, 'CONSOLIDATION_01', json);
+        expect(r.all).toContain('already on schema v2');
+      }
+    });
+  });
+
+  it('migrate down --legacy on a v2 database: refused, the legacy down files do not apply', async () => {
+    const url = await freshDatabase('empty', 'downv2');
+    await installV2(url);
+    await unchanged(url, async () => {
+      const r = await dfc(['--database-url', url, 'migrate', 'down', '--legacy']);
+      expectRefusal(r, 'DFC_MIGRATION');
+      expect(r.stderr).toContain('do not apply to v2; nothing was run');
+    });
+  });
+
+  it('DFC_LOCKED suggests --wait only where the command accepts it', async () => {
+    const url = await freshDatabase('legacy', 'lock');
+    await withClient(url, async (holder) => {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [advisoryKey(CONSOLIDATION_LOCK).toString()]);
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [advisoryKey(MIGRATE_LOCK).toString()]);
+      await unchanged(url, async () => {
+        const c = await dfc(['--database-url', url, 'consolidate']);
+        expectRefusal(c, 'DFC_LOCKED');
+        expect(c.stderr).not.toContain('--wait');
+        const m = await dfc(['--database-url', url, 'migrate', 'up', '--legacy']);
+        expectRefusal(m, 'DFC_LOCKED');
+        expect(m.stderr).toMatch(/fix: .*--wait/);
+      });
+    });
+  });
+
+  it('a permission error (42501) is DFC_PRIVILEGE with a fix, not DFC_INTERNAL', async () => {
+    const url = await freshDatabase('legacy', 'priv');
+    const role = `dfc_noprv_${randomBytes(4).toString('hex')}`;
+    await withClient(url, (c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${SECRET}'`));
+    const u = new URL(url);
+    u.username = role;
+    u.password = SECRET;
+    await unchanged(url, async () => {
+      for (const json of [false, true]) {
+        const r = await dfc([
+          '--database-url',
+          u.toString(),
+          ...(json ? ['--json'] : []),
+          'migrate',
+          'status',
+          '--legacy',
+        ]);
+        expectRefusal(r, 'DFC_PRIVILEGE', json);
+        expect(r.all).toContain('permission denied');
+        expect(r.all).not.toContain('this is a bug');
+      }
+    });
+  });
+
+  it('validate prints hostile object names quoted in its fix SQL', async () => {
+    const url = await freshDatabase('legacy', 'hostile');
+    const evil = 'x"; DROP TABLE public.campaigns; --';
+    await withClient(url, (c) =>
+      c.query(`CREATE FUNCTION public.dfc_t_touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+        CREATE TRIGGER ${quoteIdent(evil)} BEFORE INSERT ON public.personas FOR EACH ROW EXECUTE FUNCTION public.dfc_t_touch();
+        CREATE VIEW public.${quoteIdent('my view')} AS SELECT id FROM public.campaigns`),
+    );
+    await unchanged(url, async () => {
+      const r = await dfc(['--database-url', url, 'validate']);
+      expect(r.code).toBe(1);
+      expect(r.all).toContain(`DROP TRIGGER ${quoteIdent(evil)} ON public.personas`);
+      expect(r.all).toContain('DROP VIEW public."my view"');
+      expect(r.all).not.toMatch(/DROP TRIGGER x"; DROP TABLE/);
+    });
+  });
+});
+
+describe('a server restart mid-consolidate', () => {
+  it('is DFC_CONNECTION saying re-run to resume; re-running resumes and finishes', async () => {
+    const url = await freshDatabase('seeded', 'restart');
+    const db = new URL(url).pathname.slice(1);
+    const child = dfc(['--database-url', url, 'consolidate', '--batch-size', '50', '--batch-delay', '20']);
+    // the server going away looks like this to a client: its backends terminated (57P01)
+    await withClient(adminUrl(), async (c) => {
+      for (let i = 0; i < 300; i++) {
+        const r = await c.query(
+          'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+          [db, 'dfc-consolidate'],
+        );
+        if (Number(r.rows[0].n) > 0) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      await new Promise((res) => setTimeout(res, 1500));
+      await c.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'dfc%'`,
+        [db],
+      );
+    });
+    const r = await child;
+    expectRefusal(r, 'DFC_CONNECTION');
+    expect(r.stderr).toMatch(/fix: re-run .*resume/);
+    const again = await dfc(['--database-url', url, '--json', 'consolidate']);
+    expect(again.code, again.all).toBe(0);
+    expect(lastJson(again.stdout)).toMatchObject({ event: 'consolidate.done', state: 'ready_for_cutover' });
   });
 });
