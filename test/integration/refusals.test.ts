@@ -142,7 +142,7 @@ describe('refusals that involve a database change nothing', () => {
       for (const json of [false, true]) {
         const r = await dfc(['--database-url', url, ...(json ? ['--json'] : []), 'consolidate']);
         expectRefusal(r, 'CONSOLIDATION_01', json);
-        expect(r.all).toContain('already on schema v2');
+        expect(r.all).toMatch(/already on (schema )?v2/);
       }
     });
   });
