@@ -622,7 +622,10 @@ export function normalizeExpr(expr: string): string {
  */
 export function looseCatalog(c: Catalog): Catalog {
   const mark = (s: string | null) => (s === null ? null : '(comment)');
-  const norm = (s: string | null) => (s === null ? null : normalizeExpr(s));
+  // PostgreSQL 12 has gen_random_uuid() only from pgcrypto (installed in public); 13+ has it in
+  // pg_catalog. The same function for the dictionary's purposes, so it prints unqualified either way.
+  const norm = (s: string | null) =>
+    s === null ? null : normalizeExpr(s.replace(/\bpublic\.gen_random_uuid\(\)/g, 'gen_random_uuid()'));
   const idx = (i: CatalogIndex): CatalogIndex => ({
     ...i,
     keys: normalizeExpr(i.keys),
