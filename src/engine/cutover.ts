@@ -17,13 +17,23 @@ import * as render from '../schema/v2/render.js';
 import { quoteIdent } from '../sql/sql.js';
 import { allTables } from './build.js';
 import { createCaptureTriggerSql, dropCaptureSql } from './capture.js';
+import { applySurface, type CarryResult, readSurface, type Surface } from './carry.js';
 import { mappedTables } from './consolidate.js';
 import { backoff, DEFAULT_LOCK_POLICY, type LockPolicy, sleep } from './ddl.js';
 import type { EventSink } from './events.js';
+import { type QuarantineReport, quarantineReport, refuseLateRows } from './late-rows.js';
 import type { MappedTable } from './mapping.js';
 import { DF_SCHEMAS, legacyLiveOf, liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA, shadowOf } from './names.js';
+import { assertSamePrivileges, type PrivilegeMatrix, privilegeMatrix } from './privileges.js';
 import { applyCaptureBatch, drain } from './reconcile.js';
 import { recordRollbackPoint } from './rollback-points.js';
+import {
+  columnTypeChanges,
+  endQueuedStatements,
+  resetAppSessions,
+  type SessionReset,
+  type TypeChange,
+} from './sessions.js';
 import { activeRun } from './state.js';
 
 export interface CutoverOptions {
@@ -33,6 +43,10 @@ export interface CutoverOptions {
   v2?: V2Definition;
   /** test hook: fail the in-transaction validation to prove the rollback leaves nothing changed */
   forceValidationFailure?: boolean;
+  /** after COMMIT, end the application's sessions so clients with cached prepared statements reconnect */
+  resetAppSessions?: boolean;
+  /** how long --reset-app-sessions waits for a busy session to finish before ending it (default 30 s) */
+  resetWaitMs?: number;
 }
 
 export interface CutoverResult {
@@ -43,6 +57,13 @@ export interface CutoverResult {
   validation: ValidationCheck[];
   /** the rollback point this cutover recorded (`dfc rollback execute <id>`) */
   rollbackPoint: string;
+  /** what was carried from legacy to v2 besides the rows (grants, owners, RLS, foreign objects) */
+  carried: CarryResult;
+  /** rows quarantined by this run (quarantine policy), with legacy = v2 + kept-out per table */
+  quarantine: QuarantineReport;
+  /** column type changes: clients with cached prepared statements need --reset-app-sessions */
+  typeChanges: TypeChange[];
+  sessions: SessionReset | null;
 }
 
 export interface ValidationCheck {
@@ -88,6 +109,8 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
       ...views.rows.filter((r) => r.kind === 'v').map((r) => r.rel),
       ...allTables(v2).map((t) => q(shadowOf(t))),
     ];
+    let privilegesBefore: PrivilegeMatrix | undefined;
+    let surface: Surface | undefined;
     for (let attempt = 1; ; attempt++) {
       // keep the backlog small so the locked part is short
       await drain(c, present, 'forward', { runId: run.run_id });
@@ -98,6 +121,12 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         await c.query(`SET LOCAL lock_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
         await c.query(`SET LOCAL statement_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
         await c.query(`LOCK TABLE ${toLock.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+        // carry (issue 8): the application surface and privilege matrix, before anything moves
+        privilegesBefore = await privilegeMatrix(c);
+        surface = await readSurface(
+          c,
+          present.map((t) => t.captureName.forward),
+        );
         // materialized views cannot be LOCKed: moving them out takes their lock, under the same timeouts
         for (const s of DF_SCHEMAS) {
           await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(ROLLBACK_SCHEMA[s])} CASCADE`);
@@ -134,7 +163,16 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         const drained = await drainInTransaction(c, present, run.run_id);
         // rollback: the point is recorded in this transaction, so it exists exactly when the cutover commits
         const rollbackPoint = await recordRollbackPoint(c, run.run_id, present);
+        // carry (issue 8): late unconvertible rows, the application surface, the privilege matrix
+        await refuseLateRows(c, run.run_id, run.on_invalid, present);
+        const typeChanges = await columnTypeChanges(c, v2);
         await swap(c, v2, present);
+        const carried = await applySurface(c, surface!);
+        await assertSamePrivileges(
+          privilegesBefore!,
+          await privilegeMatrix(c, undefined, undefined, privilegesBefore!.roles),
+        );
+        const quarantine = await quarantineReport(c, run.run_id, present, 'after_cutover');
         const validation = await validateInTransaction(c, v2);
         if (opts.forceValidationFailure)
           validation.push({ check: 'forced failure (test hook)', passed: false });
@@ -152,7 +190,9 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
           `UPDATE consolidation.engine_runs SET state = 'cut_over', cutover_at = now(), updated_at = now() WHERE run_id = $1`,
           [run.run_id],
         );
+        if (opts.resetAppSessions) await endQueuedStatements(c);
         await c.query('COMMIT');
+        const sessions = opts.resetAppSessions ? await resetAppSessions(c, opts.resetWaitMs) : null;
         const lockHeldMs = Date.now() - lockedAt;
         await c.query('UPDATE consolidation.engine_runs SET cutover_ms = $2 WHERE run_id = $1', [
           run.run_id,
@@ -175,6 +215,10 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
           drainedUnderLock: drained,
           validation,
           rollbackPoint,
+          carried,
+          quarantine,
+          typeChanges,
+          sessions,
         };
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});

@@ -15,6 +15,7 @@ import {
   type MappedTable,
   pkJoin,
   pkList,
+  pkObject,
   quarantineInsertSql,
 } from './mapping.js';
 import { q } from './names.js';
@@ -38,11 +39,19 @@ export async function reconcileKeys(
     return r.rowCount ?? 0;
   }
   const cols = t.targetColumns[direction];
-  if (direction === 'forward' && t.issues.length > 0)
+  if (direction === 'forward' && t.issues.length > 0) {
+    // the quarantine reflects the rows as they are now: a row fixed (or deleted) since it was
+    // quarantined leaves it, so the abort policy's cutover check and the counts stay exact
+    await c.query(
+      `DELETE FROM consolidation.engine_quarantine qr USING ${keyRows} k
+        WHERE qr.table_name = $2 AND qr.row_key = ${pkObject(t, 'k')}`,
+      [JSON.stringify(keys), t.captureName.forward],
+    );
     await c.query(
       quarantineInsertSql(t, runId, `${q(source)} s JOIN ${keyRows} k ON ${pkJoin(t, 's', 'k')}`),
       [JSON.stringify(keys)],
     );
+  }
   const where = direction === 'forward' ? `WHERE NOT (${t.excludePredicate})` : '';
   const r = await c.query(
     `INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})

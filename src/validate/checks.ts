@@ -47,10 +47,10 @@ export function legacyTableNames(def = V2): string[] {
 }
 
 /** Views that belong to DomainFlow itself (legacy-schema.md §4); any other dependent view is foreign. */
-const DOMAINFLOW_VIEWS = ['public.campaign_statistics', 'public.proxies_decrypted'];
+export const DOMAINFLOW_VIEWS = ['public.campaign_statistics', 'public.proxies_decrypted'];
 
 /** Triggers the legacy history installs (table → trigger); anything else on those tables is foreign. */
-const DOMAINFLOW_TRIGGERS = [
+export const DOMAINFLOW_TRIGGERS = [
   'auth.roles.set_timestamp_auth_roles',
   'auth.sessions.trigger_session_fingerprint',
   'auth.users.set_timestamp_auth_users',

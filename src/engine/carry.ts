@@ -1,0 +1,323 @@
+/**
+ * What the application and other tenants rely on besides the rows, read from the live catalog
+ * inside the cutover transaction before the moves and re-applied to the v2 relation of the same
+ * name after them: ownership, privileges (table, column, sequence; WITH GRANT OPTION kept), RLS
+ * switches and policies, comments v2 has none for, storage options and statistics targets the
+ * DBA set, publication membership, and other applications' triggers, rules and views on
+ * DomainFlow tables. Functions keep their ACL and owner by themselves (CREATE OR REPLACE), default
+ * privileges are per schema and role and do not move. Whatever cannot be recreated on v2 (a
+ * trigger naming a column v2 dropped, a view whose column types change) is collected and the
+ * cutover refuses, naming each object and the fix; nothing is left behind silently.
+ */
+import type pg from 'pg';
+import { DfcError } from '../errors.js';
+import { build, literal, quoteIdent } from '../sql/sql.js';
+import { DOMAINFLOW_TRIGGERS, DOMAINFLOW_VIEWS } from '../validate/checks.js';
+import { ROLLBACK_SCHEMA, SHADOW_SCHEMA } from './names.js';
+
+interface AclItem {
+  grantee: string;
+  privilege: string;
+  grantable: boolean;
+}
+
+interface RelSurface {
+  oid: number;
+  schema: string;
+  name: string;
+  kind: string;
+  owner: string;
+  acl: AclItem[] | null;
+  columnAcls: (AclItem & { column: string })[] | null;
+  rls: boolean;
+  forceRls: boolean;
+  reloptions: string[] | null;
+  toastOptions: string[] | null;
+  comment: string | null;
+  columnComments: { column: string; comment: string }[] | null;
+  statTargets: { column: string; target: number }[] | null;
+  publications: { pub: string; rowFilter: string | null; columns: string[] | null }[] | null;
+}
+
+interface ForeignObject {
+  kind: 'trigger' | 'rule' | 'policy' | 'view' | 'foreign key';
+  /** quoted, qualified name for messages */
+  name: string;
+  on: string;
+  /** statement that recreates it once v2 is in place (names resolve to v2 then) */
+  ddl: string;
+  extra?: string;
+}
+
+export interface Surface {
+  rels: RelSurface[];
+  foreign: ForeignObject[];
+}
+
+export interface CarryResult {
+  relations: number;
+  grants: number;
+  carried: { kind: string; name: string }[];
+}
+
+const lit = (v: string) => build(literal(v)).text;
+const grantee = (g: string) => (g === 'PUBLIC' ? 'PUBLIC' : quoteIdent(g));
+const qn = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+const KIND_WORD: Record<string, string> = {
+  r: 'TABLE',
+  p: 'TABLE',
+  v: 'VIEW',
+  m: 'MATERIALIZED VIEW',
+  S: 'SEQUENCE',
+  f: 'FOREIGN TABLE',
+};
+
+/**
+ * Read the surface of every relation in public/auth that v2 replaces (its name exists in a
+ * shadow schema), and every foreign object attached to the legacy tables. Before the moves.
+ */
+export async function readSurface(c: pg.ClientBase, legacyTables: string[]): Promise<Surface> {
+  // fully qualified deparsing: the definitions are replayed after the moves
+  const prev = await c.query<{ p: string }>(`SELECT current_setting('search_path') AS p`);
+  await c.query(`SET LOCAL search_path = pg_catalog`);
+  try {
+    const shadow = Object.values(SHADOW_SCHEMA);
+    const rels = await c.query<RelSurface>(
+      `SELECT cl.oid::int AS oid, n.nspname AS schema, cl.relname AS name, cl.relkind AS kind, pg_get_userbyid(cl.relowner) AS owner,
+              (SELECT jsonb_agg(jsonb_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+                        'privilege', a.privilege_type, 'grantable', a.is_grantable))
+                 FROM aclexplode(cl.relacl) a WHERE a.grantee <> cl.relowner) AS acl,
+              (SELECT jsonb_agg(jsonb_build_object('column', at.attname, 'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+                        'privilege', a.privilege_type, 'grantable', a.is_grantable))
+                 FROM pg_attribute at, aclexplode(at.attacl) a
+                WHERE at.attrelid = cl.oid AND at.attnum > 0 AND NOT at.attisdropped AND at.attacl IS NOT NULL) AS "columnAcls",
+              cl.relrowsecurity AS rls, cl.relforcerowsecurity AS "forceRls", cl.reloptions,
+              (SELECT t.reloptions FROM pg_class t WHERE t.oid = cl.reltoastrelid) AS "toastOptions",
+              obj_description(cl.oid, 'pg_class') AS comment,
+              (SELECT jsonb_agg(jsonb_build_object('column', at.attname, 'comment', d.description))
+                 FROM pg_attribute at JOIN pg_description d ON d.objoid = cl.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = at.attnum
+                WHERE at.attrelid = cl.oid AND at.attnum > 0) AS "columnComments",
+              (SELECT jsonb_agg(jsonb_build_object('column', at.attname, 'target', at.attstattarget))
+                 FROM pg_attribute at WHERE at.attrelid = cl.oid AND at.attnum > 0 AND NOT at.attisdropped AND at.attstattarget >= 0) AS "statTargets",
+              (SELECT jsonb_agg(jsonb_build_object('pub', p.pubname, 'rowFilter', pg_get_expr(pr.prqual, pr.prrelid),
+                        'columns', (SELECT jsonb_agg(at.attname ORDER BY at.attnum) FROM pg_attribute at
+                                     WHERE at.attrelid = cl.oid AND at.attnum = ANY (pr.prattrs::int2[]))))
+                 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE pr.prrelid = cl.oid) AS publications
+         FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+        WHERE n.nspname IN ('public', 'auth') AND cl.relkind IN ('r','p','v','m','S','f')
+          AND EXISTS (SELECT 1 FROM pg_class sc JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                       WHERE sc.relname = cl.relname AND sn.nspname = ('dfc_shadow_' || n.nspname) AND sn.nspname = ANY ($1))`,
+      [shadow],
+    );
+    const foreign = await readForeign(c, legacyTables);
+    return { rels: rels.rows, foreign };
+  } finally {
+    await c.query(`SELECT set_config('search_path', $1, true)`, [prev.rows[0]!.p]);
+  }
+}
+
+async function readForeign(c: pg.ClientBase, legacyTables: string[]): Promise<ForeignObject[]> {
+  const out: ForeignObject[] = [];
+  const trg = await c.query<{ name: string; on: string; ddl: string; enabled: string; key: string }>(
+    `SELECT quote_ident(t.tgname) AS name, format('%I.%I', n.nspname, cl.relname) AS on, pg_get_triggerdef(t.oid) AS ddl,
+            t.tgenabled AS enabled, n.nspname || '.' || cl.relname || '.' || t.tgname AS key
+       FROM pg_trigger t JOIN pg_class cl ON cl.oid = t.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+       JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+      WHERE NOT t.tgisinternal AND n.nspname || '.' || cl.relname = ANY ($1) AND pn.nspname <> 'consolidation'`,
+    [legacyTables],
+  );
+  for (const t of trg.rows) {
+    if (DOMAINFLOW_TRIGGERS.includes(t.key)) continue;
+    const state = { D: 'DISABLE', A: 'ENABLE ALWAYS', R: 'ENABLE REPLICA' }[t.enabled];
+    const extra = state ? `ALTER TABLE ${t.on} ${state} TRIGGER ${t.name}` : undefined;
+    out.push({ kind: 'trigger', name: t.name, on: t.on, ddl: t.ddl, extra });
+  }
+  const rules = await c.query<{ name: string; on: string; ddl: string }>(
+    `SELECT quote_ident(rw.rulename) AS name, format('%I.%I', n.nspname, cl.relname) AS on, pg_get_ruledef(rw.oid) AS ddl
+       FROM pg_rewrite rw JOIN pg_class cl ON cl.oid = rw.ev_class JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE rw.rulename <> '_RETURN' AND n.nspname || '.' || cl.relname = ANY ($1)`,
+    [legacyTables],
+  );
+  for (const r of rules.rows) out.push({ kind: 'rule', name: r.name, on: r.on, ddl: r.ddl });
+  // every policy on a legacy table that v2 does not define itself (by name)
+  const pol = await c.query<{ name: string; on: string; ddl: string }>(
+    `SELECT quote_ident(po.policyname) AS name, format('%I.%I', po.schemaname, po.tablename) AS on,
+            format('CREATE POLICY %I ON %I.%I AS %s FOR %s TO %s%s%s', po.policyname, po.schemaname, po.tablename, po.permissive, po.cmd,
+                   (SELECT string_agg(CASE WHEN x = 'public' THEN 'PUBLIC' ELSE quote_ident(x) END, ', ') FROM unnest(po.roles) x),
+                   CASE WHEN po.qual IS NOT NULL THEN ' USING (' || po.qual || ')' ELSE '' END,
+                   CASE WHEN po.with_check IS NOT NULL THEN ' WITH CHECK (' || po.with_check || ')' ELSE '' END) AS ddl
+       FROM pg_policies po
+      WHERE po.schemaname || '.' || po.tablename = ANY ($1)
+        AND NOT EXISTS (SELECT 1 FROM pg_policy sp JOIN pg_class sc ON sc.oid = sp.polrelid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                         WHERE sn.nspname = 'dfc_shadow_' || po.schemaname AND sc.relname = po.tablename AND sp.polname = po.policyname)`,
+    [legacyTables],
+  );
+  for (const p of pol.rows) out.push({ kind: 'policy', name: p.name, on: p.on, ddl: p.ddl });
+  // views of other applications over legacy tables (DomainFlow's own views are rebuilt by v2)
+  const views = await c.query<{ name: string; on: string; ddl: string; key: string }>(
+    `SELECT DISTINCT format('%I.%I', vn.nspname, v.relname) AS name, format('%I.%I', rn.nspname, ref.relname) AS on,
+            v.relkind AS kind, vn.nspname || '.' || v.relname AS key,
+            format('CREATE OR REPLACE VIEW %I.%I%s AS %s', vn.nspname, v.relname,
+                   CASE WHEN v.reloptions IS NOT NULL THEN ' WITH (' || array_to_string(v.reloptions, ', ') || ')' ELSE '' END,
+                   pg_get_viewdef(v.oid)) AS ddl
+       FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid AND d.classid = 'pg_rewrite'::regclass
+       JOIN pg_class v ON v.oid = rw.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
+       JOIN pg_class ref ON ref.oid = d.refobjid AND d.refclassid = 'pg_class'::regclass JOIN pg_namespace rn ON rn.oid = ref.relnamespace
+      WHERE rn.nspname || '.' || ref.relname = ANY ($1) AND v.oid <> ref.oid
+        AND vn.nspname NOT LIKE 'dfc\\_%'`,
+    [legacyTables],
+  );
+  const seen = new Set<string>();
+  for (const v of views.rows) {
+    if (DOMAINFLOW_VIEWS.includes(v.key) || seen.has(v.key)) continue;
+    seen.add(v.key);
+    out.push({ kind: 'view', name: v.name, on: v.on, ddl: v.ddl });
+  }
+  // other applications' foreign keys to a legacy table: re-pointed at v2, NOT VALID then VALIDATE
+  const fks = await c.query<{ name: string; on: string; tbl: string; def: string }>(
+    `SELECT quote_ident(k.conname) AS name, format('%I.%I', rn.nspname, ref.relname) AS on,
+            format('%I.%I', n.nspname, cl.relname) AS tbl, pg_get_constraintdef(k.oid) AS def
+       FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+       JOIN pg_class ref ON ref.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
+      WHERE k.contype = 'f' AND rn.nspname || '.' || ref.relname = ANY ($1)
+        AND NOT (n.nspname || '.' || cl.relname = ANY ($1)) AND n.nspname NOT LIKE 'dfc\\_%'`,
+    [legacyTables],
+  );
+  for (const k of fks.rows)
+    out.push({
+      kind: 'foreign key',
+      name: `${k.tbl}.${k.name}`,
+      on: k.on,
+      ddl: `ALTER TABLE ${k.tbl} DROP CONSTRAINT ${k.name}; ALTER TABLE ${k.tbl} ADD CONSTRAINT ${k.name} ${k.def} NOT VALID`,
+      extra: `ALTER TABLE ${k.tbl} VALIDATE CONSTRAINT ${k.name}`,
+    });
+  return out;
+}
+
+/** Re-apply the surface to the v2 relations now in place. Throws (the caller rolls back) on anything it cannot carry. */
+export async function applySurface(c: pg.ClientBase, s: Surface): Promise<CarryResult> {
+  let grants = 0;
+  let relations = 0;
+  const failures: { kind: string; name: string; on: string; error: string }[] = [];
+  const attempt = async (
+    what: ForeignObject | { kind: string; name: string; on: string },
+    sqlText: string,
+  ) => {
+    await c.query('SAVEPOINT dfc_carry');
+    try {
+      await c.query(sqlText);
+      await c.query('RELEASE SAVEPOINT dfc_carry');
+      return true;
+    } catch (e) {
+      await c.query('ROLLBACK TO SAVEPOINT dfc_carry');
+      failures.push({
+        kind: what.kind,
+        name: what.name,
+        on: what.on,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      return false;
+    }
+  };
+  for (const r of s.rels) {
+    const now = await c.query<{ oid: number | null; kind: string | null; owned: boolean }>(
+      `SELECT cl.oid::int AS oid, cl.relkind AS kind,
+              EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = cl.oid AND d.deptype IN ('a','i')
+                        AND d.refclassid = 'pg_class'::regclass) AS owned
+         FROM pg_class cl WHERE cl.oid = to_regclass($1)`,
+      [qn(r.schema, r.name)],
+    );
+    const v2 = now.rows[0];
+    if (!v2?.oid || v2.oid === r.oid) continue; // not replaced by v2
+    relations++;
+    const rel = qn(r.schema, r.name);
+    const word = KIND_WORD[v2.kind!] ?? 'TABLE';
+    // an owned sequence follows its table's owner
+    if (!(v2.kind === 'S' && v2.owned)) await c.query(`ALTER ${word} ${rel} OWNER TO ${quoteIdent(r.owner)}`);
+    // exactly legacy's ACL: first what v2's install granted to others, then legacy's entries
+    const existing = await c.query<{ grantee: string }>(
+      `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee
+         FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = $1 AND a.grantee <> cl.relowner`,
+      [v2.oid],
+    );
+    const on = v2.kind === 'S' ? `SEQUENCE ${rel}` : `TABLE ${rel}`;
+    for (const g of existing.rows) await c.query(`REVOKE ALL ON ${on} FROM ${grantee(g.grantee)}`);
+    for (const a of r.acl ?? []) {
+      await c.query(
+        `GRANT ${a.privilege} ON ${on} TO ${grantee(a.grantee)}${a.grantable ? ' WITH GRANT OPTION' : ''}`,
+      );
+      grants++;
+    }
+    for (const a of r.columnAcls ?? []) {
+      const ok = await attempt(
+        {
+          kind: 'column grant',
+          name: `${a.privilege} (${quoteIdent(a.column)}) to ${grantee(a.grantee)}`,
+          on: rel,
+        },
+        `GRANT ${a.privilege} (${quoteIdent(a.column)}) ON TABLE ${rel} TO ${grantee(a.grantee)}${a.grantable ? ' WITH GRANT OPTION' : ''}`,
+      );
+      if (ok) grants++;
+    }
+    if (v2.kind === 'r' || v2.kind === 'p') {
+      if (r.rls) await c.query(`ALTER TABLE ${rel} ENABLE ROW LEVEL SECURITY`);
+      if (r.forceRls) await c.query(`ALTER TABLE ${rel} FORCE ROW LEVEL SECURITY`);
+      const opts = [...(r.reloptions ?? []), ...(r.toastOptions ?? []).map((o) => `toast.${o}`)];
+      if (opts.length) {
+        const list = opts.map((o) => {
+          const eq = o.indexOf('=');
+          const key = o.slice(0, eq).split('.').map(quoteIdent).join('.');
+          return `${key} = ${lit(o.slice(eq + 1))}`;
+        });
+        await c.query(`ALTER TABLE ${rel} SET (${list.join(', ')})`);
+      }
+      for (const st of r.statTargets ?? [])
+        await attempt(
+          { kind: 'statistics target', name: quoteIdent(st.column), on: rel },
+          `ALTER TABLE ${rel} ALTER COLUMN ${quoteIdent(st.column)} SET STATISTICS ${Math.trunc(Number(st.target))}`,
+        );
+      for (const p of r.publications ?? []) {
+        const rollback = qn(ROLLBACK_SCHEMA[r.schema as 'public' | 'auth'], r.name);
+        const cols = p.columns?.length ? ` (${p.columns.map(quoteIdent).join(', ')})` : '';
+        const where = p.rowFilter ? ` WHERE (${p.rowFilter})` : '';
+        // the rollback copy leaves the publication: subscribers keep receiving the table by its name
+        await attempt(
+          { kind: 'publication', name: quoteIdent(p.pub), on: rel },
+          `ALTER PUBLICATION ${quoteIdent(p.pub)} DROP TABLE ${rollback}; ALTER PUBLICATION ${quoteIdent(p.pub)} ADD TABLE ${rel}${cols}${where}`,
+        );
+      }
+    }
+    const hasComment = await c.query<{ d: string | null }>(`SELECT obj_description($1, 'pg_class') AS d`, [
+      v2.oid,
+    ]);
+    if (r.comment && !hasComment.rows[0]?.d) await c.query(`COMMENT ON ${word} ${rel} IS ${lit(r.comment)}`);
+    for (const cc of r.columnComments ?? []) {
+      const cur = await c.query<{ d: string | null; present: boolean }>(
+        `SELECT col_description($1, a.attnum) AS d, true AS present FROM pg_attribute a
+          WHERE a.attrelid = $1 AND a.attname = $2 AND NOT a.attisdropped`,
+        [v2.oid, cc.column],
+      );
+      if (cur.rows[0] && !cur.rows[0].d)
+        await c.query(`COMMENT ON COLUMN ${rel}.${quoteIdent(cc.column)} IS ${lit(cc.comment)}`);
+    }
+  }
+  const carried: { kind: string; name: string }[] = [];
+  for (const f of s.foreign) {
+    if (await attempt(f, f.ddl)) {
+      if (f.extra) await attempt(f, f.extra);
+      carried.push({ kind: f.kind, name: `${f.name} on ${f.on}` });
+    }
+  }
+  if (failures.length)
+    throw new DfcError(
+      'CONSOLIDATION_01',
+      `cutover cannot carry ${failures.length} object(s) the application or other tenants rely on to v2: ${failures
+        .map((f) => `${f.kind} ${f.name} on ${f.on} (${f.error})`)
+        .join('; ')}; rolled back, nothing changed`,
+      {
+        fix: `adapt or drop each object listed so it is valid against the v2 table (e.g. DROP TRIGGER ${failures[0]!.name} ON ${failures[0]!.on}; recreate it after cutover against the v2 columns), then run \`dfc cutover\` again`,
+        details: { notCarried: failures },
+      },
+    );
+  return { relations, grants, carried };
+}

@@ -1,0 +1,133 @@
+/**
+ * The effective-privilege matrix: for every role that is not a superuser, what it may do with each
+ * relation, column, sequence and function of DomainFlow's schemas (has_*_privilege, so grants via
+ * PUBLIC, role membership and WITH GRANT OPTION all count), plus ownership, the RLS switches and
+ * every policy. Taken inside the cutover transaction before the moves and again after the carry:
+ * any difference on an object present on both sides rolls the cutover back. Objects are named by
+ * where the application sees them (`public.campaigns`), so legacy and v2 compare by name.
+ */
+import type pg from 'pg';
+import { DfcError } from '../errors.js';
+
+export interface PrivilegeMatrix {
+  /** the roles examined (pass them to the second matrix: a role created meanwhile is not a difference) */
+  roles: string[];
+  /** objects present (relations, columns, functions), by live name */
+  objects: Set<string>;
+  /** facts that hold: `object | fact` */
+  facts: Set<string>;
+}
+
+export interface PrivilegeDifference {
+  object: string;
+  fact: string;
+  before: boolean;
+  after: boolean;
+}
+
+const TABLE_PRIVS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
+const COLUMN_PRIVS = ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'];
+const SEQUENCE_PRIVS = ['USAGE', 'SELECT', 'UPDATE'];
+const withGrant = (privs: string[]) => privs.flatMap((p) => [p, `${p} WITH GRANT OPTION`]);
+
+/**
+ * One query: rows (object, fact) for every fact that holds. `schemas` are physical schemas;
+ * `rename` maps a physical schema to the live name objects are reported under (after cutover the
+ * rollback copy can be compared with v2 by mapping its schemas to public/auth).
+ */
+export async function privilegeMatrix(
+  c: pg.ClientBase,
+  schemas: string[] = ['public', 'auth'],
+  rename: Record<string, string> = {},
+  roles?: string[],
+): Promise<PrivilegeMatrix> {
+  const roleList =
+    roles ??
+    (
+      await c.query<{ r: string }>('SELECT rolname::text AS r FROM pg_roles WHERE NOT rolsuper ORDER BY 1')
+    ).rows.map((x) => x.r);
+  const r = await c.query<{ object: string; fact: string | null }>(
+    `WITH roles AS (SELECT oid, rolname FROM pg_roles WHERE rolname = ANY ($6) AND NOT rolsuper),
+     sch AS (SELECT n.oid, coalesce(($2::jsonb)->>n.nspname, n.nspname) AS live FROM pg_namespace n WHERE n.nspname = ANY ($1)),
+     rels AS (SELECT cl.oid, sch.live || '.' || cl.relname AS name, cl.relkind, cl.relrowsecurity, cl.relforcerowsecurity, cl.relowner
+                FROM pg_class cl JOIN sch ON sch.oid = cl.relnamespace WHERE cl.relkind IN ('r','p','v','m','f','S')),
+     fns AS (SELECT p.oid, sch.live || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS name
+               FROM pg_proc p JOIN sch ON sch.oid = p.pronamespace
+              WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'))
+     SELECT 'rel ' || name AS object, NULL AS fact FROM rels
+     UNION ALL SELECT 'rel ' || name, 'owner ' || pg_get_userbyid(relowner) FROM rels
+     UNION ALL SELECT 'rel ' || name, 'rls enabled' FROM rels WHERE relrowsecurity
+     UNION ALL SELECT 'rel ' || name, 'rls forced' FROM rels WHERE relforcerowsecurity
+     UNION ALL SELECT 'rel ' || rels.name, format('policy %s %s %s to %s using %s check %s', po.policyname, po.permissive, po.cmd,
+                        (SELECT string_agg(x, ',' ORDER BY x) FROM unnest(po.roles) x), coalesce(po.qual, '-'), coalesce(po.with_check, '-'))
+                 FROM rels JOIN pg_class cl ON cl.oid = rels.oid JOIN pg_namespace n ON n.oid = cl.relnamespace
+                 JOIN pg_policies po ON po.schemaname = n.nspname AND po.tablename = cl.relname
+     UNION ALL SELECT 'rel ' || rels.name, r.rolname || ' ' || p FROM rels, roles r, unnest($3::text[]) p
+                WHERE rels.relkind <> 'S' AND has_table_privilege(r.oid, rels.oid, p)
+     UNION ALL SELECT 'rel ' || rels.name, r.rolname || ' ' || p FROM rels, roles r, unnest($4::text[]) p
+                WHERE rels.relkind = 'S' AND has_sequence_privilege(r.oid, rels.oid, p)
+     UNION ALL SELECT 'col ' || rels.name || '.' || a.attname, NULL FROM rels
+                 JOIN pg_attribute a ON a.attrelid = rels.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE rels.relkind <> 'S'
+     -- column facts only where they say more than the table-level privilege (a column grant)
+     UNION ALL SELECT 'col ' || rels.name || '.' || a.attname, r.rolname || ' ' || p FROM rels
+                 JOIN pg_attribute a ON a.attrelid = rels.oid AND a.attnum > 0 AND NOT a.attisdropped, roles r, unnest($5::text[]) p
+                WHERE rels.relkind <> 'S' AND has_column_privilege(r.oid, rels.oid, a.attnum, p)
+                  AND NOT has_table_privilege(r.oid, rels.oid, p)
+     UNION ALL SELECT 'fn ' || name, NULL FROM fns
+     UNION ALL SELECT 'fn ' || fns.name, r.rolname || ' ' || p FROM fns, roles r, unnest(ARRAY['EXECUTE', 'EXECUTE WITH GRANT OPTION']) p
+                WHERE has_function_privilege(r.oid, fns.oid, p)
+     UNION ALL SELECT 'default acl', format('%s %s %s %s', pg_get_userbyid(d.defaclrole), coalesce(d.defaclnamespace::regnamespace::text, '*'),
+                        d.defaclobjtype, d.defaclacl::text) FROM pg_default_acl d`,
+    [
+      schemas,
+      JSON.stringify(rename),
+      withGrant(TABLE_PRIVS),
+      withGrant(SEQUENCE_PRIVS),
+      withGrant(COLUMN_PRIVS),
+      roleList,
+    ],
+  );
+  const objects = new Set<string>(['default acl']);
+  const facts = new Set<string>();
+  for (const row of r.rows) {
+    if (row.fact === null) objects.add(row.object);
+    else facts.add(`${row.object} | ${row.fact}`);
+  }
+  return { roles: roleList, objects, facts };
+}
+
+/** Differences on objects present in both matrices (v2-only or legacy-only objects have nothing to compare). */
+export function diffMatrices(before: PrivilegeMatrix, after: PrivilegeMatrix): PrivilegeDifference[] {
+  const both = (fact: string) => {
+    const object = fact.slice(0, fact.indexOf(' | '));
+    return before.objects.has(object) && after.objects.has(object);
+  };
+  const out: PrivilegeDifference[] = [];
+  const split = (f: string) => ({
+    object: f.slice(0, f.indexOf(' | ')),
+    fact: f.slice(f.indexOf(' | ') + 3),
+  });
+  for (const f of before.facts)
+    if (!after.facts.has(f) && both(f)) out.push({ ...split(f), before: true, after: false });
+  for (const f of after.facts)
+    if (!before.facts.has(f) && both(f)) out.push({ ...split(f), before: false, after: true });
+  return out.sort((a, b) => `${a.object} ${a.fact}`.localeCompare(`${b.object} ${b.fact}`));
+}
+
+/** Inside the cutover transaction: any difference is a coded error (the caller rolls back). */
+export async function assertSamePrivileges(before: PrivilegeMatrix, after: PrivilegeMatrix): Promise<void> {
+  const diff = diffMatrices(before, after);
+  if (diff.length === 0) return;
+  const shown = diff
+    .slice(0, 15)
+    .map((d) => `${d.object}: ${d.fact} ${d.before ? 'lost' : 'gained'}`)
+    .join('; ');
+  throw new DfcError(
+    'CONSOLIDATION_01',
+    `cutover would change what roles may do: ${diff.length} difference(s) in effective privileges, RLS or policies: ${shown}${diff.length > 15 ? '; …' : ''}; rolled back, nothing changed`,
+    {
+      fix: 'the full list is in --json details (privilegeDifferences); grant or revoke so legacy states what v2 should have, or report the object dfc did not carry, then run `dfc cutover` again',
+      details: { privilegeDifferences: diff },
+    },
+  );
+}
