@@ -8,6 +8,7 @@ import { planConsolidation } from '../../src/engine/plan.js';
 import { consolidationStatus, setPaused } from '../../src/engine/status.js';
 import { verify } from '../../src/engine/verify.js';
 import { DfcError } from '../../src/errors.js';
+import { cutoverLines, quarantineLines, typeChangeLines } from '../carry-render.js';
 import { engineRenderer } from '../engine-render.js';
 import { whole } from '../options.js';
 import { emit } from '../output.js';
@@ -76,7 +77,10 @@ export function registerConsolidate(program: Command): void {
           emit(
             opts,
             { event: 'consolidate.done', ...result },
-            `consolidation run ${result.runId}: ${result.state} in ${result.seconds.toFixed(1)} s${result.resumed ? ' (resumed)' : ''}`,
+            [
+              `consolidation run ${result.runId}: ${result.state} in ${result.seconds.toFixed(1)} s${result.resumed ? ' (resumed)' : ''}`,
+              ...quarantineLines(result.quarantine),
+            ].join('\n'),
           );
         } finally {
           r.stop();
@@ -99,6 +103,7 @@ export function registerConsolidate(program: Command): void {
               (t) =>
                 `  ${t.table.padEnd(44)} legacy ${String(t.legacyRows).padStart(9)}  shadow ${String(t.shadowRows).padStart(9)}  ${t.checksumsMatch ? 'in sync' : 'differs'}${t.backfillDone ? '' : ' (copying)'}`,
             ),
+            ...quarantineLines(s.quarantine),
           ].join('\n'),
         );
       }),
@@ -150,6 +155,10 @@ export function registerConsolidate(program: Command): void {
       whole('--attempts', { min: 1 }),
       20,
     )
+    .option(
+      '--reset-app-sessions',
+      "after commit, end the application's sessions (idle at once, busy when their statement ends) so clients with cached prepared statements reconnect",
+    )
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
@@ -158,11 +167,15 @@ export function registerConsolidate(program: Command): void {
           lockTimeoutMs: opts.lockTimeout,
           attempts: opts.attempts,
           onEvent: r.onEvent,
+          resetAppSessions: Boolean(opts.resetAppSessions),
         });
         emit(
           opts,
           { event: 'cutover.done', ...result },
-          `cutover committed after ${result.attempts} attempt(s); locks held ${result.lockHeldMs} ms; ${result.drainedUnderLock} changes applied under the lock; ${result.validation.length} checks passed`,
+          [
+            `cutover committed after ${result.attempts} attempt(s); locks held ${result.lockHeldMs} ms; ${result.drainedUnderLock} changes applied under the lock; ${result.validation.length} checks passed`,
+            ...cutoverLines(result),
+          ].join('\n'),
         );
       }),
     );
@@ -208,5 +221,6 @@ function renderPlan(plan: Awaited<ReturnType<typeof planConsolidation>>): string
   for (const i of plan.conversionIssues)
     lines.push(`  ! ${i.id}: ${i.count} rows (${i.reason}); fix: ${i.fix}`);
   for (const a of plan.assumptions) lines.push(`  assumes ${a}`);
+  lines.push(...typeChangeLines(plan.typeChanges, false));
   return lines.join('\n');
 }

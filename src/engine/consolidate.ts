@@ -26,6 +26,7 @@ import {
 import { installCapture } from './capture.js';
 import { DEFAULT_LOCK_POLICY, type LockPolicy } from './ddl.js';
 import type { EventSink } from './events.js';
+import { type QuarantineReport, quarantineReport } from './late-rows.js';
 import { type MappedTable, mapTable } from './mapping.js';
 import { legacyLiveOf, q, shadowOf } from './names.js';
 import { preflight } from './preflight.js';
@@ -57,6 +58,8 @@ export interface ConsolidateResult {
   tables: { table: string; rowsCopied: number }[];
   seconds: number;
   resumed: boolean;
+  /** rows quarantined so far (under abort: rows that arrived after the check; cutover will refuse them) */
+  quarantine: QuarantineReport;
 }
 
 export function mappedTables(v2: V2Definition = V2): MappedTable[] {
@@ -113,7 +116,8 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
         phase: 'ready_for_cutover',
         message: 'already ready for cutover; nothing to do',
       });
-      return { runId, state: run.state, tables: [], seconds: 0, resumed };
+      const quarantine = await quarantineReport(c, runId, all, 'before_cutover');
+      return { runId, state: run.state, tables: [], seconds: 0, resumed, quarantine };
     }
     const policy = run.on_invalid as InvalidPolicy;
 
@@ -272,6 +276,12 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
     });
     await drainCapture();
     await setRunState(c, runId, 'ready_for_cutover');
+    const late = await quarantineReport(c, runId, all, 'before_cutover');
+    if (late.total && policy === 'abort')
+      emit({
+        type: 'warning',
+        message: `${late.total} row(s) that cannot convert arrived after the check: cutover will refuse (CONSOLIDATION_04) until they are fixed; see consolidation.engine_quarantine`,
+      });
     emit({
       type: 'phase',
       phase: 'ready_for_cutover',
@@ -287,6 +297,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       tables: progress.rows.map((r) => ({ table: r.table_name, rowsCopied: Number(r.rows_copied) })),
       seconds: (Date.now() - started) / 1000,
       resumed,
+      quarantine: late,
     };
   } finally {
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});

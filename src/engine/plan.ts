@@ -8,6 +8,7 @@ import { V2 } from '../schema/v2/index.js';
 import { mapTable } from './mapping.js';
 import { legacyLiveOf, q, SHADOW_SCHEMA } from './names.js';
 import { preflight } from './preflight.js';
+import { columnTypeChanges, type TypeChange } from './sessions.js';
 import { countConversionIssues, type IssueCount } from './support.js';
 
 export interface PlanTable {
@@ -32,6 +33,8 @@ export interface ConsolidationPlan {
   estimatedSeconds: number;
   steps: string[];
   assumptions: string[];
+  /** column type changes: clients that cache prepared statements need `dfc cutover --reset-app-sessions` */
+  typeChanges: TypeChange[];
 }
 
 /** Copy rate assumed for the estimate (rows/s); measured by bench/consolidate on a 2-core machine. */
@@ -76,11 +79,13 @@ export async function planConsolidation(url: string): Promise<ConsolidationPlan>
       });
     }
     const conversionIssues = (await countConversionIssues(c, present)).filter((i) => i.count > 0);
+    const typeChanges = await columnTypeChanges(c, V2);
     await c.query('ROLLBACK');
     const totalRows = tables.reduce((a, t) => a + t.rowsEstimate, 0);
     const indexCount = tables.reduce((a, t) => a + t.indexes.length + t.uniques.length, 0);
     return {
       tables,
+      typeChanges,
       conversionIssues,
       totalRows,
       extraDiskBytes: tables.reduce((a, t) => a + t.bytes, 0),

@@ -131,3 +131,23 @@ export async function assertSamePrivileges(before: PrivilegeMatrix, after: Privi
     },
   );
 }
+
+/**
+ * `dfc verify`: for every role, v2 (public/auth) grants exactly what the rollback copy (legacy as
+ * it was) grants — relations, columns, sequences, ownership, RLS and policies, compared by name.
+ */
+export async function privilegesMatchRollbackCopy(
+  c: pg.ClientBase,
+  rollbackSchemas: Record<string, string>,
+): Promise<{ category: 'consistency'; check: string; passed: boolean; details?: unknown }> {
+  const live = await privilegeMatrix(c, Object.keys(rollbackSchemas));
+  const rename = Object.fromEntries(Object.entries(rollbackSchemas).map(([l, r]) => [r, l]));
+  const copy = await privilegeMatrix(c, Object.values(rollbackSchemas), rename, live.roles);
+  const diff = diffMatrices(copy, live);
+  return {
+    category: 'consistency',
+    check: 'effective privileges, RLS and policies of every role equal the rollback copy',
+    passed: diff.length === 0,
+    details: diff.length ? diff.slice(0, 50) : undefined,
+  };
+}

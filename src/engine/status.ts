@@ -5,6 +5,7 @@
  */
 import { connect } from '../db/connection.js';
 import { V2 } from '../schema/v2/index.js';
+import { type QuarantineReport, quarantineReport } from './late-rows.js';
 import { mapTable } from './mapping.js';
 import { legacyLiveOf, q, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { activeRun, captureBacklog, latestRun } from './state.js';
@@ -28,6 +29,8 @@ export interface ConsolidationStatus {
   tables: TableStatus[];
   stepsDone: number;
   inSync: boolean;
+  /** rows this run quarantined; legacy = v2 + kept out per table (null before any run) */
+  quarantine: QuarantineReport | null;
 }
 
 export async function consolidationStatus(
@@ -80,8 +83,17 @@ export async function consolidationStatus(
         });
       }
     }
+    const quarantine = run
+      ? await quarantineReport(
+          c,
+          run.run_id,
+          V2.tables.map((t) => mapTable(t, V2.tables)),
+          run.state === 'cut_over' ? 'after_cutover' : 'before_cutover',
+        ).catch(() => null) // a table already gone (aborted run): the counts have nothing to compare
+      : null;
     return {
       ...base,
+      quarantine,
       invalidIndexes: inv.rows.map((r) => r.name),
       tables,
       inSync: tables.length > 0 && tables.every((t) => t.checksumsMatch) && base.captureBacklog === 0,

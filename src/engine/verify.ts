@@ -18,6 +18,7 @@ import { quoteIdent } from '../sql/sql.js';
 import { captureTriggerName } from './capture.js';
 import { type MappedTable, mapTable } from './mapping.js';
 import { legacyRollbackOf, liveOf, q, ROLLBACK_SCHEMA } from './names.js';
+import { privilegesMatchRollbackCopy } from './privileges.js';
 import { applyCaptureBatch } from './reconcile.js';
 import { compareMappedRows } from './support.js';
 
@@ -180,6 +181,7 @@ async function snapshotChecks(c: pg.ClientBase, v2: V2Definition): Promise<Verif
   }
   checks.push(...(await referentialChecks(c, v2)));
   for (const t of withCopy) checks.push(...(await compareWithRollbackCopy(c, t)));
+  if (withCopy.length) checks.push(await privilegesMatchRollbackCopy(c, ROLLBACK_SCHEMA));
   return checks;
 }
 

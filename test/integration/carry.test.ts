@@ -15,7 +15,6 @@ import { consolidate } from '../../src/engine/consolidate.js';
 import { cutover } from '../../src/engine/cutover.js';
 import { assertSamePrivileges, privilegeMatrix } from '../../src/engine/privileges.js';
 import { DfcError } from '../../src/errors.js';
-import { allowCapture } from '../helpers/app-role.js';
 import { catalogChecksum, dataChecksums } from '../helpers/checksums.js';
 import { freshDatabase } from '../helpers/db.js';
 
@@ -129,9 +128,7 @@ describe('cutover carries the application surface', () => {
         [`%${rep}%`],
       );
       expect(dflt.rows[0].n).toBe(1);
-      // the application role writes through the sequence the issue saw lost (the capture grant
-      // stands in until the capture trigger runs SECURITY DEFINER: the fidelity work of issue 8)
-      await allowCapture(c, app);
+      // the application role writes through the sequence the issue saw lost
       await c.query(`SET ROLE "${app}"`);
       await c.query(`INSERT INTO auth.rate_limits (identifier, action) VALUES ('carry-test', 'login')`);
       await c.query('RESET ROLE');
