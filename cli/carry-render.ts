@@ -34,7 +34,7 @@ export function cutoverLines(r: CutoverResult): string[] {
     ...typeChangeLines(r.typeChanges, Boolean(r.sessions)),
     ...(r.sessions
       ? [
-          `ended application sessions: ${r.sessions.ended} idle at once, ${r.sessions.endedWhenIdle} when their statement finished, ${r.sessions.endedAtDeadline} still busy at the deadline`,
+          `ended application sessions: ${r.sessions.endedQueued} queued behind the cutover locks, ${r.sessions.ended} idle at once, ${r.sessions.endedWhenIdle} when their statement finished, ${r.sessions.endedAtDeadline} still busy at the deadline`,
         ]
       : []),
   ];

@@ -157,6 +157,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         throw e;
       }
       const lockedAt = Date.now();
+      const lockedAtDb = (await c.query<{ t: string }>('SELECT clock_timestamp()::text AS t')).rows[0]!.t;
       try {
         await c.query('SET LOCAL lock_timeout = 0');
         await c.query('SET LOCAL statement_timeout = 0');
@@ -190,9 +191,11 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
           `UPDATE consolidation.engine_runs SET state = 'cut_over', cutover_at = now(), updated_at = now() WHERE run_id = $1`,
           [run.run_id],
         );
-        if (opts.resetAppSessions) await endQueuedStatements(c);
+        const queued = opts.resetAppSessions ? await endQueuedStatements(c) : 0;
         await c.query('COMMIT');
-        const sessions = opts.resetAppSessions ? await resetAppSessions(c, opts.resetWaitMs) : null;
+        const sessions = opts.resetAppSessions
+          ? await resetAppSessions(c, lockedAtDb, queued, opts.resetWaitMs)
+          : null;
         const lockHeldMs = Date.now() - lockedAt;
         await c.query('UPDATE consolidation.engine_runs SET cutover_ms = $2 WHERE run_id = $1', [
           run.run_id,

@@ -68,6 +68,8 @@ export async function endQueuedStatements(c: pg.ClientBase): Promise<number> {
 }
 
 export interface SessionReset {
+  /** statements queued behind the cutover locks, ended before COMMIT (they had not run) */
+  endedQueued: number;
   ended: number;
   endedWhenIdle: number;
   /** still busy at the deadline: ended anyway */
@@ -75,13 +77,19 @@ export interface SessionReset {
 }
 
 /**
- * After COMMIT: end every application session that started before it. Idle ones at once; busy
+ * After COMMIT: end every application session that started before `since` (when the cutover's
+ * locks were granted: a session opened later could prepare nothing against legacy, as every
+ * legacy table was locked). Idle ones at once; busy
  * ones (active, or inside a transaction) once they are idle, polling; any still busy after
  * `waitMs` are ended then (their transaction rolls back, as on any lost connection).
  */
-export async function resetAppSessions(c: pg.ClientBase, waitMs = 30_000): Promise<SessionReset> {
-  const since = (await c.query<{ t: string }>('SELECT clock_timestamp()::text AS t')).rows[0]!.t;
-  const out: SessionReset = { ended: 0, endedWhenIdle: 0, endedAtDeadline: 0 };
+export async function resetAppSessions(
+  c: pg.ClientBase,
+  since: string,
+  endedQueued: number,
+  waitMs = 30_000,
+): Promise<SessionReset> {
+  const out: SessionReset = { endedQueued, ended: 0, endedWhenIdle: 0, endedAtDeadline: 0 };
   const ended = new Set<number>();
   const deadline = Date.now() + waitMs;
   for (let first = true; ; first = false) {
