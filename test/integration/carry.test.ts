@@ -68,15 +68,24 @@ async function setUpTenants(url: string) {
       CREATE POLICY app_all ON public.campaigns TO "${app}" USING (true) WITH CHECK (true);
       CREATE POLICY rep_finished ON public.campaigns FOR SELECT TO "${rep}" USING (status = 'completed');
       ALTER TABLE public.generated_domains SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.05);
-      ALTER TABLE public.campaigns ALTER COLUMN name SET STATISTICS 500;
-      CREATE PUBLICATION "pub_${app}" FOR TABLE public.campaigns;
+      ALTER TABLE public.campaigns ALTER COLUMN name SET STATISTICS 500`);
+  });
+  return { app, rep };
+}
+
+/**
+ * Other applications' objects on DomainFlow tables: validate (and so consolidate's preflight)
+ * refuses them before any change; made while a consolidation runs they are the cutover's to carry.
+ */
+async function addForeignObjects(url: string, app: string) {
+  await withClient(url, async (c) => {
+    await c.query(`CREATE PUBLICATION "pub_${app}" FOR TABLE public.campaigns;
       CREATE SCHEMA other_app;
       CREATE TABLE other_app.seen (campaign_id uuid);
       CREATE FUNCTION other_app.note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO other_app.seen VALUES (NEW.id); RETURN NEW; END $$;
       CREATE TRIGGER other_app_note AFTER INSERT ON public.campaigns FOR EACH ROW EXECUTE FUNCTION other_app.note();
       CREATE VIEW other_app.campaign_names AS SELECT id, name FROM public.campaigns`);
   });
-  return { app, rep };
 }
 
 describe('cutover carries the application surface', () => {
@@ -94,6 +103,7 @@ describe('cutover carries the application surface', () => {
     expect(before.matrix).toContain(`${rep} public.campaigns.name column SELECT`);
 
     await consolidate(url, { batchSize: 500 });
+    await addForeignObjects(url, app);
     const co = await cutover(url, { lockTimeoutMs: 1000 });
     expect(co.carried.carried.map((x) => x.kind).sort()).toEqual(['policy', 'policy', 'trigger', 'view']);
 
@@ -149,12 +159,12 @@ describe('cutover carries the application surface', () => {
 
   it('refuses a foreign trigger that cannot be recreated on v2, naming it; nothing changes', async () => {
     const url = await freshDatabase('seeded', 'carryno');
+    await consolidate(url, { batchSize: 500 });
     await withClient(url, async (c) => {
       await c.query(`CREATE FUNCTION public.flag_system() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
         CREATE TRIGGER "Flag System" BEFORE UPDATE ON public.campaigns FOR EACH ROW
           WHEN (NEW.user_id = 'system') EXECUTE FUNCTION public.flag_system()`);
     });
-    await consolidate(url, { batchSize: 500 });
     const catalog = await catalogChecksum(url);
     const data = await userData(url);
     const err = await cutover(url, { lockTimeoutMs: 1000 }).catch((e) => e);
