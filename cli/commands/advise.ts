@@ -18,7 +18,7 @@ export function registerAdvise(program: Command): void {
         for (const a of list)
           emit(opts, { event: 'advise.item', ...a }, () =>
             [
-              `${a.id}: ${a.problem}`,
+              `${a.advised ? '' : '(not advised: no measured gain here) '}${a.id}: ${a.problem}`,
               `  now:     ${a.statement}`,
               `  rewrite: ${a.rewrite}`,
               `  measured: ${a.originalMs.toFixed(3)} ms → ${a.rewriteMs.toFixed(3)} ms (${a.speedup.toFixed(1)}×)${a.observed ? `; pg_stat_statements: ${a.observed.calls} calls, mean ${a.observed.meanMs.toFixed(3)} ms` : ''}`,

@@ -1,4 +1,7 @@
 /** dfc benchmark: suites stored with sane figures, comparisons against measured noise, guide SQL. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import {
@@ -11,6 +14,18 @@ import {
   runBenchmark,
 } from '../../src/index.js';
 import { freshDatabase } from '../helpers/db.js';
+
+const BIN = path.resolve(import.meta.dirname, '../../bin/dfc.js');
+async function dfc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      env: { ...process.env, DATABASE_URL: '' },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    return e as { code: number; stdout: string; stderr: string };
+  }
+}
 
 const QUICK = { iterations: 12, warmup: 2, budgetMs: 2000 };
 
@@ -87,6 +102,18 @@ describe('dfc benchmark', () => {
   it('classifies a query slowed by a dropped index as regressed and an untouched one as unchanged', async () => {
     const url = await freshDatabase('seeded', 'benchcmp');
     const only = ['domains_page[biggest]', 'session_validate'];
+    // 30,000 more domains in the biggest campaign: without its index the page costs a scan of
+    // them, a difference no load on the test machine can hide (2,000 rows could be)
+    await withClient(url, (c) =>
+      c.query(`INSERT INTO generated_domains
+               SELECT (jsonb_populate_record(NULL::generated_domains, to_jsonb(g0) || jsonb_build_object(
+                        'id', gen_random_uuid(), 'domain_name', 'bulk' || i || '.example', 'offset_index', m.m + i))).*
+                 FROM (SELECT * FROM generated_domains WHERE domain_generation_campaign_id =
+                        (SELECT domain_generation_campaign_id FROM generated_domains GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+                       LIMIT 1) g0,
+                      (SELECT max(offset_index) AS m FROM generated_domains) m, generate_series(1, 30000) i;
+               ANALYZE generated_domains`),
+    );
     await runBenchmark(url, 'with_index', { ...QUICK, only });
     await withClient(url, async (c) => {
       // every index that can serve "WHERE campaign = $1 ORDER BY offset_index" (none backs a constraint)
@@ -187,5 +214,33 @@ describe('dfc benchmark', () => {
       expect(guide.message).toMatch(/cannot run inside one SQL transaction/);
       expect(guide.hint).toMatch(/dfc benchmark run post_consolidation/);
     });
+  });
+
+  it('from the command line: run and list with --json, an unknown label exits 1 with DFC_CONFIG', async () => {
+    const url = await freshDatabase('seeded', 'benchcli');
+    const run = await dfc([
+      '--database-url',
+      url,
+      '--json',
+      'benchmark',
+      'run',
+      'cli_suite',
+      '--only',
+      'session_validate',
+      '--iterations',
+      '5',
+    ]);
+    expect(run.code).toBe(0);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(['benchmark.test', 'benchmark.done']);
+    expect(events[1]).toMatchObject({ label: 'cli_suite', layout: 'legacy' });
+    const list = await dfc(['--database-url', url, '--json', 'benchmark', 'list']);
+    expect(JSON.parse(list.stdout.trim())).toMatchObject({ event: 'benchmark.suite', label: 'cli_suite' });
+    const bad = await dfc(['--database-url', url, 'benchmark', 'compare', 'cli_suite', 'missing']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error DFC_CONFIG: no completed benchmark suite labelled "missing"/m);
   });
 });
