@@ -29,9 +29,7 @@ describe('dfc integrity', () => {
     expect(setup.added).toContain('sequences_behind');
     expect((await setupIntegrityChecks(url)).added).toEqual([]);
     await withClient(url, (c) =>
-      c.query(
-        `CREATE MATERIALIZED VIEW public.t_campaign_count AS SELECT id, name FROM public.campaigns`,
-      ),
+      c.query(`CREATE MATERIALIZED VIEW public.t_campaign_count AS SELECT id, name FROM public.campaigns`),
     );
     const clean = await runIntegrityChecks(url);
     expect(clean).toMatchObject({ errors: 0, violations: 0 });
