@@ -142,8 +142,17 @@ VALUES
         SET session_replication_role = origin`);
       const bad = await c.query('SELECT safety.get_integrity_status() AS s');
       expect(bad.rows[0].s.errors).toBe(0);
-      expect(bad.rows[0].s.with_violations).toBe(1);
-      expect(bad.rows[0].s.critical_violations).toBe(1);
+      // found twice: by the standard orphan check and by the anti-join generated for its foreign key (0012)
+      expect(bad.rows[0].s.with_violations).toBe(2);
+      expect(bad.rows[0].s.critical_violations).toBe(2);
+      expect(
+        bad.rows[0].s.details
+          .filter((d: { violations: number }) => d.violations > 0)
+          .map((d: { check: string }) => d.check),
+      ).toEqual([
+        'fk_orphans:public.generated_domains.generated_domains_domain_generation_campaign_id_fkey',
+        'orphaned_generated_domains',
+      ]);
 
       // guide "Real-Time Monitoring", verbatim
       await c.query(`SELECT monitoring.collect_system_metrics('preparation')`);
