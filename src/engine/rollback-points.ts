@@ -89,9 +89,9 @@ export function compareSql(t: MappedTable, copy: Rel, v2: Rel): string {
   SELECT DISTINCT v.k FROM consolidation.capture_log l, LATERAL (VALUES (l.old_key), (l.new_key)) v(k)
    WHERE l.direction = 'reverse' AND l.table_name = '${name}' AND v.k IS NOT NULL),
 l AS (SELECT count(*) AS n, ${setChecksumSql(legacyRow)} AS sum FROM ${q(copy)} s
-       WHERE NOT (${t.excludePredicate}) AND NOT EXISTS (SELECT 1 FROM pend WHERE pend.k = ${pkObject(t, 's')})),
+       WHERE NOT (${t.excludePredicate}) AND ${pkObject(t, 's')} NOT IN (SELECT k FROM pend)),
 v AS (SELECT count(*) AS n, ${setChecksumSql(v2Row)} AS sum FROM ${q(v2)} t
-       WHERE NOT EXISTS (SELECT 1 FROM pend WHERE pend.k = ${pkObject(t, 't')}))
+       WHERE ${pkObject(t, 't')} NOT IN (SELECT k FROM pend))
 SELECT l.n::bigint AS legacy_rows, v.n::bigint AS v2_rows, (l.n = v.n AND l.sum = v.sum) AS same,
        (SELECT count(*) FROM pend)::bigint AS pending FROM l, v`;
 }
