@@ -1,6 +1,6 @@
 /** Renders engine events: a progress bar per table on a TTY, plain lines otherwise, JSON lines with --json. */
 import cliProgress from 'cli-progress';
-import type { EngineEvent } from '../src/engine/events.js';
+import type { EngineEvent } from '../src/index.js';
 
 export function engineRenderer(json: boolean): { onEvent: (e: EngineEvent) => void; stop: () => void } {
   if (json) {

@@ -6,7 +6,7 @@
  *
  * @example .option('--batch-size <n>', 'rows per batch', whole('--batch-size', { min: 1 }), 50000)
  */
-import { DfcError } from '../src/errors.js';
+import { DfcError } from '../src/index.js';
 
 export interface NumberRule {
   /** smallest accepted value (inclusive, or exclusive with `aboveMin`) */

@@ -2,7 +2,7 @@
  * How the CLI speaks: human lines on a TTY, JSON lines with --json. Errors are one block with
  * code, message and fix (never a stack trace unless DFC_DEBUG is set); no secrets are printed.
  */
-import { toDfcError } from '../src/errors.js';
+import { toDfcError } from '../src/index.js';
 
 export interface OutputOptions {
   json?: boolean;

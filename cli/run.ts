@@ -1,5 +1,5 @@
 /** Wraps a command body: global options in, rendered error and exit code out. */
-import { DfcError } from '../src/errors.js';
+import { DfcError } from '../src/index.js';
 import { checkOptions } from './options.js';
 import { renderError } from './output.js';
 

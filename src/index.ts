@@ -8,6 +8,11 @@
  *   const report = await verify(url);                   // integrity + catalog diff
  */
 
+// the CLI's other entries (it imports nothing else from src/, embedded/ or workload/)
+export { clusterPaths, clusterStatus, clusterUrl, startCluster, stopCluster } from '../embedded/cluster.js';
+export { verifyLedger } from '../workload/ledger.js';
+export { DEFAULT_AS_OF, type SeedProgress, type SeedReport, seedDatabase } from '../workload/seed.js';
+export { runTraffic, type TrafficProgress, type TrafficReport } from '../workload/traffic.js';
 export { type Advice, advise } from './benchmark/advise.js';
 export {
   type Comparison,
@@ -22,8 +27,19 @@ export {
   type TestResult,
 } from './benchmark/run.js';
 export { ensureBookkeeping, recordOperation } from './bookkeeping.js';
+export { type Faults, parseFaults } from './core/faults.js';
+export { type Journal, type PlanResult, runPlan, undoPlan } from './core/runner.js';
+export { describePlan, type Phase, type Plan, type RunContext, type Step, type TxMode } from './core/step.js';
 export { connect, parseDatabaseUrl, redactUrl, resolveTarget, withClient } from './db/connection.js';
-export { type ConsolidateOptions, type ConsolidateResult, consolidate } from './engine/consolidate.js';
+export { type Capabilities, Session, type SessionPolicy, sessionPolicy } from './db/session.js';
+export { runDemo } from './demo.js';
+export { abortConsolidation } from './engine/abort.js';
+export {
+  type ConsolidateOptions,
+  type ConsolidateResult,
+  consolidate,
+  type InvalidPolicy,
+} from './engine/consolidate.js';
 export { type CutoverOptions, type CutoverResult, cutover } from './engine/cutover.js';
 export type { EngineEvent } from './engine/events.js';
 export {
@@ -47,18 +63,21 @@ export {
 export { type RollbackPoint, readRollbackPoints } from './engine/rollback-points.js';
 export { type ConsolidationStatus, consolidationStatus, setPaused } from './engine/status.js';
 export { type VerifyReport, verify } from './engine/verify.js';
-export { DfcError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { DfcError, ERROR_CODES, type ErrorCode, toDfcError } from './errors.js';
 export { installV2 } from './install.js';
 export { type LintFinding, type LintReport, lintMigrations, lintSql } from './lint/lint.js';
 export { ALL_RULES as LINT_RULES, type LintRule } from './lint/rules.js';
 export { type NewMigrationResult, newMigration } from './migrate/new.js';
 export {
   CONSOLIDATED_BASELINE,
+  DEFAULT_LOCK_TIMEOUT_MS,
   forceVersion,
   LEGACY_DIR,
+  type MigrateEvent,
   migrateDown,
   migrateUp,
   migrationStatus,
+  type RunResult,
   TEMPLATES_DIR,
 } from './migrate/runner.js';
 export { type TraceReport, traceMigration } from './migrate/trace.js';
@@ -121,4 +140,4 @@ export { type RestoreOptions, type RestoreResult, restoreBackup } from './safety
 export { V2 } from './schema/v2/index.js';
 export { renderInstallSql } from './schema/v2/render.js';
 export { type SetupReport, setupBookkeeping } from './setup.js';
-export { type ValidationReport, validateDatabase } from './validate/validate.js';
+export { notReadyError, type ValidationReport, validateDatabase } from './validate/validate.js';

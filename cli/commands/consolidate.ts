@@ -1,13 +1,18 @@
 /** `dfc consolidate [--dry-run] | status | pause | resume | abort`, `dfc cutover`, `dfc verify`. */
 import type { Command } from 'commander';
-import { resolveTarget } from '../../src/db/connection.js';
-import { abortConsolidation } from '../../src/engine/abort.js';
-import { consolidate, type InvalidPolicy } from '../../src/engine/consolidate.js';
-import { cutover } from '../../src/engine/cutover.js';
-import { planConsolidation } from '../../src/engine/plan.js';
-import { consolidationStatus, setPaused } from '../../src/engine/status.js';
-import { verify } from '../../src/engine/verify.js';
-import { DfcError } from '../../src/errors.js';
+import {
+  abortConsolidation,
+  consolidate,
+  consolidationStatus,
+  cutover,
+  DfcError,
+  type InvalidPolicy,
+  parseFaults,
+  planConsolidation,
+  resolveTarget,
+  setPaused,
+  verify,
+} from '../../src/index.js';
 import { cutoverLines, quarantineLines, typeChangeLines } from '../carry-render.js';
 import { engineRenderer } from '../engine-render.js';
 import { whole } from '../options.js';
@@ -26,6 +31,12 @@ export function registerConsolidate(program: Command): void {
       'lock_timeout for each DDL on a live table (retried with backoff)',
       whole('--max-lock-wait', { min: 1 }),
       500,
+    )
+    .option(
+      '--statement-timeout <ms>',
+      'the bound on any one statement of ours that is not retried (index builds, scans)',
+      whole('--statement-timeout', { min: 1 }),
+      6 * 3600 * 1000,
     )
     .option(
       '--throttle-active <n>',
@@ -69,9 +80,10 @@ export function registerConsolidate(program: Command): void {
               maxLockWaits: opts.throttleLockWaits,
               maxReplicationLagMs: opts.throttleLag,
             },
-            lockPolicy: { lockTimeoutMs: opts.maxLockWait },
+            session: { lockTimeoutMs: opts.maxLockWait, statementTimeoutMs: opts.statementTimeout },
             onEvent: r.onEvent,
-            holdAfterStep: process.env.DFC_TEST_HOLD_AFTER_STEP || undefined,
+            // the one test seam the shipped CLI reads (README: DFC_FAULT)
+            faults: parseFaults(process.env.DFC_FAULT),
           });
           r.stop();
           emit(
@@ -116,7 +128,7 @@ export function registerConsolidate(program: Command): void {
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
-        const r = await abortConsolidation(url);
+        const r = await abortConsolidation(url, { onEvent: engineRenderer(Boolean(opts.json)).onEvent });
         emit(
           opts,
           { event: 'consolidate.aborted', ...r },
@@ -168,6 +180,7 @@ export function registerConsolidate(program: Command): void {
           attempts: opts.attempts,
           onEvent: r.onEvent,
           resetAppSessions: Boolean(opts.resetAppSessions),
+          faults: parseFaults(process.env.DFC_FAULT),
         });
         emit(
           opts,
@@ -202,11 +215,18 @@ export function registerConsolidate(program: Command): void {
 }
 
 function renderPlan(plan: Awaited<ReturnType<typeof planConsolidation>>): string {
-  const lines = [
-    'Consolidation plan (dry run; nothing changed)',
-    ...plan.steps.map((s, i) => `  ${i + 1}. ${s}`),
-    '',
-  ];
+  const lines = ['Consolidation plan (dry run; nothing changed): the steps `dfc consolidate` runs, in order'];
+  let phase = '';
+  plan.steps.forEach((s, i) => {
+    if (s.phase !== phase) {
+      phase = s.phase;
+      lines.push(`  [${phase}]`);
+    }
+    lines.push(
+      `  ${String(i + 1).padStart(3)}. ${s.id}${s.tx === 'none' ? '' : ` (${s.tx})`}: ${s.description.summary}`,
+    );
+  });
+  lines.push('');
   for (const t of plan.tables) {
     lines.push(
       `  ${t.table} -> ${t.shadow}: ~${t.rowsEstimate} rows, ${(t.bytes / 1048576).toFixed(1)} MiB; ${t.indexes.length + t.uniques.length} indexes, ${t.checks.length} checks, ${t.foreignKeys.length} FKs, ${t.triggers.length} triggers`,

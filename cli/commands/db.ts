@@ -4,10 +4,10 @@ import {
   clusterPaths,
   clusterStatus,
   clusterUrl,
+  redactUrl,
   startCluster,
   stopCluster,
-} from '../../embedded/cluster.js';
-import { redactUrl } from '../../src/db/connection.js';
+} from '../../src/index.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
 

@@ -1,8 +1,7 @@
 /** `dfc demo`: the whole job on the embedded default (or --database-url's server). */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { resolveTarget } from '../../src/db/connection.js';
-import { runDemo } from '../../src/demo.js';
+import { resolveTarget, runDemo } from '../../src/index.js';
 import { engineRenderer } from '../engine-render.js';
 import { positive, whole } from '../options.js';
 import { emit } from '../output.js';

@@ -1,7 +1,6 @@
 /** `dfc install`: schema v2 on an empty database (src/install.ts). */
 import type { Command } from 'commander';
-import { redactUrl, resolveTarget } from '../../src/db/connection.js';
-import { installV2 } from '../../src/install.js';
+import { installV2, redactUrl, resolveTarget } from '../../src/index.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
 

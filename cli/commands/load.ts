@@ -4,9 +4,13 @@
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { resolveTarget } from '../../src/db/connection.js';
-import { verifyLedger } from '../../workload/ledger.js';
-import { runTraffic, type TrafficProgress, type TrafficReport } from '../../workload/traffic.js';
+import {
+  resolveTarget,
+  runTraffic,
+  type TrafficProgress,
+  type TrafficReport,
+  verifyLedger,
+} from '../../src/index.js';
 import { positive, whole } from '../options.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';

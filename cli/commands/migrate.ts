@@ -1,25 +1,23 @@
 /** `dfc migrate up|down|status|force`: the golang-migrate compatible runner (src/migrate/runner.ts). */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { resolveTarget } from '../../src/db/connection.js';
-import { DfcError } from '../../src/errors.js';
-import {
-  type LintFinding,
-  lintMigrations,
-  newMigration,
-  traceMigration,
-  verifyMigrations,
-} from '../../src/index.js';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
+  DfcError,
   forceVersion,
   LEGACY_DIR,
+  type LintFinding,
+  lintMigrations,
   type MigrateEvent,
   migrateDown,
   migrateUp,
   migrationStatus,
+  newMigration,
   type RunResult,
-} from '../../src/migrate/runner.js';
+  resolveTarget,
+  traceMigration,
+  verifyMigrations,
+} from '../../src/index.js';
 import { emit } from '../output.js';
 import { action, type Opts } from '../run.js';
 

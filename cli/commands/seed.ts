@@ -1,8 +1,13 @@
 /** `dfc seed --domains N [--seed S] [--dirty] [--as-of ISO]`: fill a legacy v17 database with DomainFlow data. */
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
-import { resolveTarget } from '../../src/db/connection.js';
-import { DEFAULT_AS_OF, type SeedProgress, type SeedReport, seedDatabase } from '../../workload/seed.js';
+import {
+  DEFAULT_AS_OF,
+  resolveTarget,
+  type SeedProgress,
+  type SeedReport,
+  seedDatabase,
+} from '../../src/index.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
 

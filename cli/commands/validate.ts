@@ -4,8 +4,7 @@
  * one JSON line, then the error as one JSON line.
  */
 import type { Command } from 'commander';
-import { resolveTarget } from '../../src/db/connection.js';
-import { notReadyError, type ValidationReport, validateDatabase } from '../../src/validate/validate.js';
+import { notReadyError, resolveTarget, type ValidationReport, validateDatabase } from '../../src/index.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
 

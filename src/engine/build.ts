@@ -9,45 +9,47 @@ import type pg from 'pg';
 import { DfcError } from '../errors.js';
 import type { IndexDef, TableDef, V2Definition } from '../schema/v2/model.js';
 import * as render from '../schema/v2/render.js';
-import { quoteIdent } from '../sql/sql.js';
-import { q, type Rel, SHADOW_MAP, SHADOW_SCHEMA, shadowOf } from './names.js';
+import { build, ident, join, quoteIdent, type SqlQuery, sql } from '../sql/sql.js';
+import { type Rel, SHADOW_MAP, SHADOW_SCHEMA, shadowOf } from './names.js';
 
 /** Every table of v2: those consolidated from legacy and those new in v2. */
 export const allTables = (v2: V2Definition): TableDef[] => [...v2.tables, ...v2.newTables];
 
-export async function createShadowSchemas(c: pg.ClientBase): Promise<void> {
+/**
+ * The statements of the shadow:create step, in order: fresh shadow schemas, then every table with
+ * columns and defaults only, so the bulk copy goes into a heap with no index at all.
+ */
+export function shadowCreateSql(v2: V2Definition): SqlQuery[] {
+  const out: SqlQuery[] = [];
   for (const s of Object.values(SHADOW_SCHEMA)) {
-    await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
-    await c.query(`CREATE SCHEMA ${quoteIdent(s)}`);
+    out.push(build(sql`DROP SCHEMA IF EXISTS ${ident(s)} CASCADE`));
+    out.push(build(sql`CREATE SCHEMA ${ident(s)}`));
   }
+  // defaults such as uuid_generate_v4() resolve through the extensions in public
+  out.push(build(sql`SET LOCAL search_path = public`));
+  for (const t of allTables(v2)) {
+    out.push({ text: render.createTableSql(t, SHADOW_MAP, { constraints: 'none' }), values: [] });
+    // no autovacuum on the shadow: a worker holding its lock would stall the cutover's moves
+    // (it yields only after deadlock_timeout); the engine ANALYZEs itself, cutover resets this
+    out.push(
+      build(
+        sql`ALTER TABLE ${ident(shadowOf(t))} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`,
+      ),
+    );
+  }
+  return out;
 }
 
-/** Shadow tables with columns and defaults only: the bulk copy goes into a heap with no index at all. */
-export async function createShadowTables(c: pg.ClientBase, v2: V2Definition): Promise<void> {
-  await c.query('BEGIN');
-  try {
-    // defaults such as uuid_generate_v4() resolve through the extensions in public
-    await c.query(`SET LOCAL search_path = public`);
-    for (const t of allTables(v2)) {
-      await c.query(render.createTableSql(t, SHADOW_MAP, { constraints: 'none' }));
-      // no autovacuum on the shadow: a worker holding its lock would stall the cutover's moves
-      // (it yields only after deadlock_timeout); the engine ANALYZEs itself, cutover resets this
-      await c.query(
-        `ALTER TABLE ${q(shadowOf(t))} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`,
-      );
-    }
-    await c.query('COMMIT');
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw e;
-  }
+/** Drop the shadow schemas (the undo of shadow:create; abort). */
+export function dropShadowSql(): SqlQuery[] {
+  return Object.values(SHADOW_SCHEMA).map((s) => build(sql`DROP SCHEMA IF EXISTS ${ident(s)} CASCADE`));
 }
 
 /**
  * After the copy: remove every row whose key was captured (only such rows can have been copied
  * twice, by a block walk that met both versions; the applier re-inserts them from the source),
- * then build the primary key — a plain CREATE INDEX, since nobody else uses the shadow. One
- * transaction, so a crash leaves no half-built key behind.
+ * then build the primary key — a plain CREATE INDEX, since nobody else uses the shadow. Runs in
+ * its step's transaction, so a crash leaves no half-built key behind.
  */
 export async function attachPrimaryKey(
   c: pg.ClientBase,
@@ -56,26 +58,27 @@ export async function attachPrimaryKey(
 ): Promise<number> {
   const target = shadowOf(t);
   if (await constraintExists(c, target.schema, t.name, t.primaryKey.name)) return 0;
-  await c.query('BEGIN');
   try {
     let removed = 0;
     if (legacySource) {
       const pk = t.primaryKey.columns;
+      const name = `${t.legacy.schema}.${t.legacy.name}`;
+      const match = join(
+        pk.map((col) => sql`d.${ident(col)} = r.${ident(col)}`),
+        ' AND ',
+      );
       const r = await c.query(
-        `WITH keys AS (
-           SELECT old_key AS k FROM consolidation.capture_log WHERE direction = 'forward' AND table_name = $1 AND old_key IS NOT NULL
-           UNION SELECT new_key FROM consolidation.capture_log WHERE direction = 'forward' AND table_name = $1 AND new_key IS NOT NULL)
-         DELETE FROM ${q(target)} d USING keys, LATERAL jsonb_populate_record(NULL::${q(legacySource)}, keys.k) r
-          WHERE ${pk.map((col) => `d.${quoteIdent(col)} = r.${quoteIdent(col)}`).join(' AND ')}`,
-        [`${t.legacy.schema}.${t.legacy.name}`],
+        build(sql`WITH keys AS (
+           SELECT old_key AS k FROM consolidation.capture_log WHERE direction = 'forward' AND table_name = ${name} AND old_key IS NOT NULL
+           UNION SELECT new_key FROM consolidation.capture_log WHERE direction = 'forward' AND table_name = ${name} AND new_key IS NOT NULL)
+         DELETE FROM ${ident(target)} d USING keys, LATERAL jsonb_populate_record(NULL::${ident(legacySource)}, keys.k) r
+          WHERE ${match}`),
       );
       removed = r.rowCount ?? 0;
     }
     await c.query(render.primaryKeySql(t, SHADOW_MAP));
-    await c.query('COMMIT');
     return removed;
   } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
     throw new DfcError(
       'CONSOLIDATION_04',
       `building the primary key of the shadow ${t.schema}.${t.name} failed: ${e instanceof Error ? e.message : String(e)}`,
@@ -116,10 +119,11 @@ export async function buildIndexConcurrently(
     const st = await indexState(c, schema, index.name);
     if (st.exists && st.valid) return attempt === 0 ? 'present' : 'built';
     if (st.exists)
-      await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(index.name)}`);
-    await c.query('SET lock_timeout = 0');
+      await c.query(build(sql`DROP INDEX CONCURRENTLY IF EXISTS ${ident({ schema, name: index.name })}`));
+    // no short lock_timeout here (the session's bound applies): a short one would cancel the
+    // build in its wait for older snapshots and leave an invalid index behind
     try {
-      await c.query(render.indexSql(t, index, SHADOW_MAP, { concurrently: true }));
+      await c.query(indexBuildSql(t, index));
     } catch (e) {
       if (attempt + 1 >= maxAttempts) throw e;
     }
@@ -136,6 +140,11 @@ export async function buildIndexConcurrently(
   return 'built';
 }
 
+/** CREATE INDEX CONCURRENTLY of one shadow index. */
+export function indexBuildSql(t: TableDef, index: IndexDef): string {
+  return render.indexSql(t, index, SHADOW_MAP, { concurrently: true });
+}
+
 /** Unique constraints: the index first (concurrently), then a brief ADD CONSTRAINT … USING INDEX. */
 export async function attachUniqueConstraints(c: pg.ClientBase, t: TableDef): Promise<void> {
   const target = shadowOf(t);
@@ -148,7 +157,9 @@ export async function attachUniqueConstraints(c: pg.ClientBase, t: TableDef): Pr
       using: `USING btree (${u.columns.map(quoteIdent).join(', ')})`,
     });
     await c.query(
-      `ALTER TABLE ${q(target)} ADD CONSTRAINT ${quoteIdent(u.name)} UNIQUE USING INDEX ${quoteIdent(u.name)}`,
+      build(
+        sql`ALTER TABLE ${ident(target)} ADD CONSTRAINT ${ident(u.name)} UNIQUE USING INDEX ${ident(u.name)}`,
+      ),
     );
   }
 }
@@ -180,7 +191,7 @@ export async function addConstraints(c: pg.ClientBase, t: TableDef, kind: 'check
       await c.query(text);
     }
     try {
-      await c.query(`ALTER TABLE ${q(target)} VALIDATE CONSTRAINT ${quoteIdent(item.name)}`);
+      await c.query(build(sql`ALTER TABLE ${ident(target)} VALIDATE CONSTRAINT ${ident(item.name)}`));
     } catch (e) {
       throw new DfcError(
         'CONSOLIDATION_04',
@@ -195,35 +206,27 @@ export async function addConstraints(c: pg.ClientBase, t: TableDef, kind: 'check
 }
 
 /**
- * RLS and comments on a shadow table (idempotent: policies are replaced). Triggers are created
+ * RLS and comments on a shadow table (idempotent: policies are replaced; in its step's transaction). Triggers are created
  * at cutover, after the v2 functions they call exist (creating those earlier would change the
  * legacy tables' trigger behaviour before the switch).
  */
 export async function finishShadowTable(c: pg.ClientBase, t: TableDef): Promise<void> {
-  const target = shadowOf(t);
-  await c.query('BEGIN');
-  try {
-    if (t.rowLevelSecurity?.enabled) {
-      await c.query(`ALTER TABLE ${q(target)} ENABLE ROW LEVEL SECURITY`);
-      for (const p of t.rowLevelSecurity.policies) {
-        await c.query(`DROP POLICY IF EXISTS ${quoteIdent(p.name)} ON ${q(target)}`);
-        await c.query(render.policySql(t, p, SHADOW_MAP));
-      }
+  const target = ident(shadowOf(t));
+  if (t.rowLevelSecurity?.enabled) {
+    await c.query(build(sql`ALTER TABLE ${target} ENABLE ROW LEVEL SECURITY`));
+    for (const p of t.rowLevelSecurity.policies) {
+      await c.query(build(sql`DROP POLICY IF EXISTS ${ident(p.name)} ON ${target}`));
+      await c.query(render.policySql(t, p, SHADOW_MAP));
     }
-    const comments = render.commentSql(t, SHADOW_MAP);
-    if (comments) await c.query(comments);
-    await c.query('COMMIT');
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw e;
   }
+  const comments = render.commentSql(t, SHADOW_MAP);
+  if (comments) await c.query(comments);
 }
 
-/** Views and materialized views over the shadow tables (they bind to the shadow tables' OIDs and move with them). */
+/** Views and materialized views over the shadow tables, in the step's transaction (they bind to the shadow tables' OIDs and move with them). */
 export async function createShadowViews(c: pg.ClientBase, v2: V2Definition): Promise<void> {
-  await c.query('BEGIN');
-  try {
-    await c.query(`SET LOCAL search_path = ${quoteIdent(SHADOW_SCHEMA.public)}, public`);
+  {
+    await c.query(build(sql`SET LOCAL search_path = ${ident(SHADOW_SCHEMA.public)}, public`));
     // a run killed after this committed but before it was recorded must be able to redo it
     const existing = await c.query<{ schema: string; name: string; kind: string }>(
       `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind AS kind FROM pg_class cl
@@ -232,12 +235,12 @@ export async function createShadowViews(c: pg.ClientBase, v2: V2Definition): Pro
     );
     for (const v of existing.rows)
       await c.query(
-        `DROP ${v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW'} IF EXISTS ${quoteIdent(v.schema)}.${quoteIdent(v.name)} CASCADE`,
+        build(
+          v.kind === 'm'
+            ? sql`DROP MATERIALIZED VIEW IF EXISTS ${ident(v)} CASCADE`
+            : sql`DROP VIEW IF EXISTS ${ident(v)} CASCADE`,
+        ),
       );
     await c.query(v2.views(SHADOW_MAP));
-    await c.query('COMMIT');
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw e;
   }
 }

@@ -5,22 +5,22 @@
  * application's write never fails because of us.
  */
 import type pg from 'pg';
-import { build, literal, quoteIdent } from '../sql/sql.js';
-import { type LockPolicy, withLockRetry } from './ddl.js';
+import type { Session } from '../db/session.js';
+import { build, ident, join, literal, sql } from '../sql/sql.js';
 import type { Direction, MappedTable } from './mapping.js';
-import { q, type Rel } from './names.js';
+import type { Rel } from './names.js';
 
 export const captureTriggerName = (d: Direction) => `dfc_capture_${d}`;
 
+/** CREATE TRIGGER … ENABLE ALWAYS (DDL takes no parameters: the trigger arguments are literals). */
 export function createCaptureTriggerSql(t: MappedTable, on: Rel, direction: Direction): string {
-  const args = [direction, t.captureName[direction], ...t.primaryKey]
-    .map((a) => build(literal(a)).text)
-    .join(', ');
+  const args = join([direction, t.captureName[direction], ...t.primaryKey].map((a) => literal(a)));
+  const name = ident(captureTriggerName(direction));
   // ENABLE ALWAYS: a writer running with session_replication_role = replica (a logical
   // replication apply worker, a bulk loader) must be captured too
-  return `CREATE TRIGGER ${quoteIdent(captureTriggerName(direction))} AFTER INSERT OR UPDATE OR DELETE ON ${q(on)}
+  return build(sql`CREATE TRIGGER ${name} AFTER INSERT OR UPDATE OR DELETE ON ${ident(on)}
     FOR EACH ROW EXECUTE FUNCTION consolidation.capture_change(${args});
-  ALTER TABLE ${q(on)} ENABLE ALWAYS TRIGGER ${quoteIdent(captureTriggerName(direction))}`;
+  ALTER TABLE ${ident(on)} ENABLE ALWAYS TRIGGER ${name}`).text;
 }
 
 export async function hasTrigger(c: pg.ClientBase, on: Rel, name: string): Promise<boolean> {
@@ -32,19 +32,21 @@ export async function hasTrigger(c: pg.ClientBase, on: Rel, name: string): Promi
   return (r.rowCount ?? 0) > 0;
 }
 
-/** Install one capture trigger (idempotent), under lock_timeout with retries. */
+/** Install one capture trigger (idempotent), under the session's short lock_timeout with retries. */
 export async function installCapture(
-  c: pg.ClientBase,
+  s: Session,
   t: MappedTable,
   on: Rel,
   direction: Direction,
-  policy: LockPolicy,
+  onRetry?: (attempt: number, waitMs: number) => void,
 ): Promise<boolean> {
-  await secureCaptureFunction(c);
-  if (await hasTrigger(c, on, captureTriggerName(direction))) return false;
-  await withLockRetry(c, `capture trigger on ${on.schema}.${on.name}`, policy, async () => {
-    await c.query(createCaptureTriggerSql(t, on, direction));
-  });
+  await secureCaptureFunction(s.client);
+  if (await hasTrigger(s.client, on, captureTriggerName(direction))) return false;
+  await s.retry(
+    `the capture trigger on ${on.schema}.${on.name}`,
+    () => s.client.query(createCaptureTriggerSql(t, on, direction)),
+    { onRetry },
+  );
   return true;
 }
 
@@ -68,5 +70,5 @@ async function secureCaptureFunction(c: pg.ClientBase): Promise<void> {
 }
 
 export function dropCaptureSql(on: Rel, direction: Direction): string {
-  return `DROP TRIGGER IF EXISTS ${quoteIdent(captureTriggerName(direction))} ON ${q(on)}`;
+  return build(sql`DROP TRIGGER IF EXISTS ${ident(captureTriggerName(direction))} ON ${ident(on)}`).text;
 }

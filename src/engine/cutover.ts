@@ -8,8 +8,10 @@
  */
 import type pg from 'pg';
 import { recordOperation } from '../bookkeeping.js';
+import type { Faults } from '../core/faults.js';
 import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
+import { backoffMs as backoff, DEFAULT_SESSION_POLICY, sleep } from '../db/session.js';
 import { DfcError, sqlstate } from '../errors.js';
 import { V2 } from '../schema/v2/index.js';
 import { INSTALL_SCHEMAS, type V2Definition } from '../schema/v2/model.js';
@@ -19,7 +21,6 @@ import { allTables } from './build.js';
 import { createCaptureTriggerSql, dropCaptureSql } from './capture.js';
 import { applySurface, type CarryResult, readSurface, type Surface } from './carry.js';
 import { mappedTables } from './consolidate.js';
-import { backoff, DEFAULT_LOCK_POLICY, type LockPolicy, sleep } from './ddl.js';
 import type { EventSink } from './events.js';
 import { type QuarantineReport, quarantineReport, refuseLateRows } from './late-rows.js';
 import type { MappedTable } from './mapping.js';
@@ -41,8 +42,8 @@ export interface CutoverOptions {
   attempts?: number;
   onEvent?: EventSink;
   v2?: V2Definition;
-  /** test hook: fail the in-transaction validation to prove the rollback leaves nothing changed */
-  forceValidationFailure?: boolean;
+  /** test seam (src/core/faults.ts): failValidation proves the rollback leaves nothing changed */
+  faults?: Faults;
   /** after COMMIT, end the application's sessions so clients with cached prepared statements reconnect */
   resetAppSessions?: boolean;
   /** how long --reset-app-sessions waits for a busy session to finish before ending it (default 30 s) */
@@ -75,8 +76,8 @@ export interface ValidationCheck {
 export async function cutover(url: string, opts: CutoverOptions = {}): Promise<CutoverResult> {
   const v2 = opts.v2 ?? V2;
   const emit: EventSink = opts.onEvent ?? (() => {});
-  const policy: LockPolicy = {
-    ...DEFAULT_LOCK_POLICY,
+  const policy = {
+    ...DEFAULT_SESSION_POLICY,
     lockTimeoutMs: opts.lockTimeoutMs ?? 1000,
     attempts: opts.attempts ?? 20,
   };
@@ -175,7 +176,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
         );
         const quarantine = await quarantineReport(c, run.run_id, present, 'after_cutover');
         const validation = await validateInTransaction(c, v2);
-        if (opts.forceValidationFailure)
+        if (opts.faults?.failValidation)
           validation.push({ check: 'forced failure (test hook)', passed: false });
         const failed = validation.filter((v) => !v.passed);
         if (failed.length)

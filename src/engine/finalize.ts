@@ -9,9 +9,9 @@ import type pg from 'pg';
 import { ensureBookkeeping, recordOperation } from '../bookkeeping.js';
 import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
+import { Session, sessionPolicy } from '../db/session.js';
 import { DfcError } from '../errors.js';
 import { captureTriggerName, dropCaptureSql, hasTrigger } from './capture.js';
-import { DEFAULT_LOCK_POLICY, type LockPolicy, withLockRetry } from './ddl.js';
 import type { EventSink } from './events.js';
 import type { Rel } from './names.js';
 import { latestRollbackPoint, readRollbackPoints } from './rollback-points.js';
@@ -40,8 +40,12 @@ const splitRel = (quoted: string): Rel => {
 
 export async function finalizeCutover(url: string, opts: FinalizeOptions = {}): Promise<FinalizeResult> {
   const keepDays = opts.dropNow ? 0 : (opts.keepDays ?? 7);
-  const policy: LockPolicy = { ...DEFAULT_LOCK_POLICY, lockTimeoutMs: opts.lockTimeoutMs ?? 500 };
-  const c = await connect(url, 'dfc-finalize');
+  const session = await Session.open(
+    url,
+    'dfc-finalize',
+    sessionPolicy({ lockTimeoutMs: opts.lockTimeoutMs ?? 500 }),
+  );
+  const c = session.client;
   try {
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
     await ensureBookkeeping(c);
@@ -62,19 +66,10 @@ export async function finalizeCutover(url: string, opts: FinalizeOptions = {}): 
     for (const t of point.tables) {
       const on = splitRel(t.v2);
       if (!(await hasTrigger(c, on, captureTriggerName('reverse')))) continue;
-      await withLockRetry(
-        c,
-        `reverse capture on ${t.v2}`,
-        policy,
-        () => c.query(dropCaptureSql(on, 'reverse')),
-        (attempt, waitMs) =>
-          opts.onEvent?.({
-            type: 'retry',
-            what: `drop reverse capture on ${t.v2}`,
-            attempt,
-            waitMs: Math.round(waitMs),
-          }),
-      );
+      await session.retry(`reverse capture on ${t.v2}`, () => c.query(dropCaptureSql(on, 'reverse')), {
+        onRetry: (attempt, waitMs) =>
+          opts.onEvent?.({ type: 'retry', what: `drop reverse capture on ${t.v2}`, attempt, waitMs }),
+      });
       triggersDropped++;
     }
     const discarded = await c.query(`DELETE FROM consolidation.capture_log WHERE direction = 'reverse'`);
@@ -106,7 +101,7 @@ export async function finalizeCutover(url: string, opts: FinalizeOptions = {}): 
     };
   } finally {
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
-    await c.end().catch(() => {});
+    await session.close();
   }
 }
 

@@ -1,14 +1,18 @@
 /**
- * `dfc consolidate --dry-run`: the full plan from the live catalog and the v2 definition —
- * every object to create, every table to copy with its row estimate and transformation, every
- * index and constraint, estimated duration and extra disk. Reads only.
+ * `dfc consolidate --dry-run`: the consolidate plan the planner builds — the same steps, in the
+ * same order, that `dfc consolidate` runs — with each step's description and estimates, plus per
+ * table what moves and how, the conversion issues found, estimated duration and extra disk.
+ * Reads only, in a READ ONLY transaction.
  */
-import { connect } from '../db/connection.js';
+import { describePlan, type StepDescription, type TxMode } from '../core/step.js';
+import { Session } from '../db/session.js';
 import { V2 } from '../schema/v2/index.js';
-import { mapTable } from './mapping.js';
+import { mappedTables } from './consolidate.js';
 import { legacyLiveOf, q, SHADOW_SCHEMA } from './names.js';
+import { planConsolidate } from './planner.js';
 import { preflight } from './preflight.js';
 import { columnTypeChanges, type TypeChange } from './sessions.js';
+import { ASSUMED_INDEX_ROWS_PER_SECOND, ASSUMED_ROWS_PER_SECOND } from './steps/context.js';
 import { countConversionIssues, type IssueCount } from './support.js';
 
 export interface PlanTable {
@@ -25,38 +29,44 @@ export interface PlanTable {
   triggers: string[];
 }
 
+export interface PlanStep {
+  id: string;
+  phase: string;
+  tx: TxMode;
+  description: StepDescription;
+}
+
 export interface ConsolidationPlan {
   tables: PlanTable[];
   conversionIssues: IssueCount[];
   totalRows: number;
   extraDiskBytes: number;
   estimatedSeconds: number;
-  steps: string[];
+  /** exactly the steps `dfc consolidate` runs (and journals), in order */
+  steps: PlanStep[];
   assumptions: string[];
   /** column type changes: clients that cache prepared statements need `dfc cutover --reset-app-sessions` */
   typeChanges: TypeChange[];
 }
 
-/** Copy rate assumed for the estimate (rows/s); measured by bench/consolidate on a 2-core machine. */
-const ASSUMED_ROWS_PER_SECOND = 150_000;
-const ASSUMED_INDEX_ROWS_PER_SECOND = 1_000_000;
-
-export async function planConsolidation(url: string): Promise<ConsolidationPlan> {
-  const c = await connect(url, 'dfc-plan');
+export async function planConsolidation(
+  url: string,
+  opts: { backfillMode?: 'auto' | 'pk' } = {},
+): Promise<ConsolidationPlan> {
+  const s = await Session.open(url, 'dfc-plan');
+  const c = s.client;
   try {
     await c.query('BEGIN READ ONLY');
     await preflight(c, { requireLegacy: true });
+    const mapped = mappedTables(V2);
+    const { plan, present, estimates } = await planConsolidate(s, {
+      v2: V2,
+      mapped,
+      backfillMode: opts.backfillMode ?? 'auto',
+    });
     const tables: PlanTable[] = [];
-    const mapped = V2.tables.map((t) => mapTable(t, V2.tables));
-    const present = [];
     for (const t of mapped) {
-      const r = await c.query<{ rows: string; bytes: string }>(
-        `SELECT greatest(cl.reltuples, 0)::bigint AS rows, pg_total_relation_size(cl.oid) AS bytes
-           FROM pg_class cl WHERE cl.oid = to_regclass($1)`,
-        [q(legacyLiveOf(t.def))],
-      );
-      const row = r.rows[0];
-      if (row) present.push(t);
+      const est = estimates.get(t.captureName.forward);
       const legacyCols = await c.query<{ attname: string }>(
         `SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
         [q(legacyLiveOf(t.def))],
@@ -65,8 +75,8 @@ export async function planConsolidation(url: string): Promise<ConsolidationPlan>
       tables.push({
         table: `${t.def.legacy.schema}.${t.def.legacy.name}`,
         shadow: `${SHADOW_SCHEMA[t.def.schema]}.${t.def.name}`,
-        rowsEstimate: Number(row?.rows ?? 0),
-        bytes: Number(row?.bytes ?? 0),
+        rowsEstimate: est?.rows ?? 0,
+        bytes: est?.bytes ?? 0,
         transformedColumns: t.targetColumns.forward
           .filter((x) => !/^\(s\."?[a-z_0-9]+"?\)$/.test(x.expr) && legacyNames.has(x.column))
           .map((x) => ({ column: x.column, expression: x.expr })),
@@ -81,35 +91,23 @@ export async function planConsolidation(url: string): Promise<ConsolidationPlan>
     const conversionIssues = (await countConversionIssues(c, present)).filter((i) => i.count > 0);
     const typeChanges = await columnTypeChanges(c, V2);
     await c.query('ROLLBACK');
+    const steps = describePlan(plan);
     const totalRows = tables.reduce((a, t) => a + t.rowsEstimate, 0);
-    const indexCount = tables.reduce((a, t) => a + t.indexes.length + t.uniques.length, 0);
     return {
       tables,
       typeChanges,
       conversionIssues,
       totalRows,
       extraDiskBytes: tables.reduce((a, t) => a + t.bytes, 0),
-      estimatedSeconds: Math.ceil(
-        totalRows / ASSUMED_ROWS_PER_SECOND +
-          (totalRows * 2) / ASSUMED_INDEX_ROWS_PER_SECOND +
-          indexCount * 0.05,
-      ),
-      steps: [
-        'check conversion issues (abort or quarantine)',
-        `create schemas ${Object.values(SHADOW_SCHEMA).join(', ')} and ${tables.length} shadow tables (primary keys only)`,
-        `install change capture on ${present.length} legacy tables`,
-        'backfill every table in keyset batches, applying captured changes between batches',
-        `build ${indexCount} indexes CONCURRENTLY, one at a time, outside transactions`,
-        'add CHECK and FK constraints NOT VALID, then VALIDATE',
-        'row-level security, comments, views and materialized views on the shadow; ANALYZE',
-        'state ready_for_cutover (capture keeps running); then `dfc cutover`',
-      ],
+      estimatedSeconds: Math.ceil(steps.reduce((a, x) => a + (x.description.seconds ?? 0), 0)),
+      steps,
       assumptions: [
         `copy rate ${ASSUMED_ROWS_PER_SECOND} rows/s and index build ${ASSUMED_INDEX_ROWS_PER_SECOND} rows/s (2 cores, data in memory)`,
         'extra disk ≈ the current size of the legacy tables (shadow copy with its indexes) plus the capture log',
+        `PostgreSQL ${s.caps.major}: backfill by ${s.caps.blockRangeBackfill ? 'block ranges (TID range scans)' : 'keyset (block ranges need 14+)'}`,
       ],
     };
   } finally {
-    await c.end().catch(() => {});
+    await s.close();
   }
 }

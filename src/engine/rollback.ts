@@ -10,8 +10,10 @@
  */
 import type pg from 'pg';
 import { ensureBookkeeping, recordOperation } from '../bookkeeping.js';
+import type { Faults } from '../core/faults.js';
 import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
+import { backoffMs as backoff, DEFAULT_SESSION_POLICY, sleep } from '../db/session.js';
 import { DfcError, sqlstate } from '../errors.js';
 import { V2 } from '../schema/v2/index.js';
 import type { V2Definition } from '../schema/v2/model.js';
@@ -19,7 +21,6 @@ import { build, literal, quoteIdent } from '../sql/sql.js';
 import { allTables } from './build.js';
 import { captureTriggerName, createCaptureTriggerSql, dropCaptureSql } from './capture.js';
 import { mappedTables } from './consolidate.js';
-import { backoff, DEFAULT_LOCK_POLICY, type LockPolicy, sleep } from './ddl.js';
 import type { EventSink } from './events.js';
 import type { MappedTable } from './mapping.js';
 import { legacyLiveOf, liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA, shadowOf } from './names.js';
@@ -52,8 +53,8 @@ export interface RollbackOptions {
   /** skip the pre-lock row comparison (faster emergency path; the structural checks still run) */
   skipChecksums?: boolean;
   v2?: V2Definition;
-  /** test hook: fail the in-transaction validation to prove nothing changes */
-  forceValidationFailure?: boolean;
+  /** test seam (src/core/faults.ts): failValidation proves a failed rollback changes nothing */
+  faults?: Faults;
 }
 
 export interface RollbackResult {
@@ -156,8 +157,8 @@ export async function executeRollback(
     throw new DfcError('DFC_CONFIG', 'a rollback needs a reason', {
       fix: 'pass --reason TEXT (it is recorded with the point and in monitoring.migration_operations)',
     });
-  const policy: LockPolicy = {
-    ...DEFAULT_LOCK_POLICY,
+  const policy = {
+    ...DEFAULT_SESSION_POLICY,
     lockTimeoutMs: opts.lockTimeoutMs ?? 1000,
     attempts: opts.attempts ?? 20,
   };
@@ -235,7 +236,7 @@ export async function executeRollback(
         }
         const keptFunctions = await swapBack(c, v2, point, tables);
         const validation = await validateRollback(c, point, tables);
-        if (opts.forceValidationFailure)
+        if (opts.faults?.failValidation)
           validation.push({ check: 'forced failure (test hook)', passed: false });
         const failed = validation.filter((v) => !v.passed);
         if (failed.length)

@@ -3,7 +3,7 @@
  * (`dfc consolidate pause|resume` flips consolidation.engine_runs.paused). Checked between batches.
  */
 import type pg from 'pg';
-import { sleep } from './ddl.js';
+import { sleep } from '../db/session.js';
 
 export interface ThrottleOptions {
   /** pause between batches, ms */

@@ -56,7 +56,7 @@ function runConsolidate(
     if (kp?.batchDelayMs) args.push('--batch-delay', String(kp.batchDelayMs));
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DATABASE_URL: '', DFC_TEST_HOLD_AFTER_STEP: kp?.holdAfter ?? '' },
+      env: { ...process.env, DATABASE_URL: '', DFC_FAULT: kp?.holdAfter ? `hold-after:${kp.holdAfter}` : '' },
     });
     const events: Record<string, unknown>[] = [];
     let killed = false;

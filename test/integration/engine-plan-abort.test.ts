@@ -43,7 +43,7 @@ describe('consolidate --dry-run, abort, replica-mode writers', () => {
     const url = await freshDatabase('seeded', 'abort');
     const before = await fingerprint(url);
     await expect(
-      consolidate(url, { batchSize: 500, stopAfterStep: 'indexes:public.generated_domains' }),
+      consolidate(url, { batchSize: 500, faults: { crashAfter: 'indexes:public.generated_domains' } }),
     ).rejects.toThrow(/test hook/);
     expect((await consolidationStatus(url, { exact: false })).state).toBe('optimizing');
     const r = await abortConsolidation(url);
@@ -58,7 +58,9 @@ describe('consolidate --dry-run, abort, replica-mode writers', () => {
 
   it('pause holds the backfill between batches and resume lets it finish', async () => {
     const url = await freshDatabase('seeded', 'pause');
-    await expect(consolidate(url, { stopAfterStep: 'capture:install' })).rejects.toThrow(/test hook/);
+    await expect(consolidate(url, { faults: { crashAfter: 'capture:install' } })).rejects.toThrow(
+      /test hook/,
+    );
     expect(await setPaused(url, true)).toBe(true);
     const reasons: string[] = [];
     const run = consolidate(url, {

@@ -207,7 +207,7 @@ describe('consolidate + cutover under live traffic', () => {
         `SELECT n.nspname, count(*)::int AS n FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace GROUP BY 1 ORDER BY 1`,
       ),
     );
-    await expect(cutover(url, { forceValidationFailure: true })).rejects.toMatchObject({
+    await expect(cutover(url, { faults: { failValidation: true } })).rejects.toMatchObject({
       code: 'CONSOLIDATION_01',
     });
     const catalogAfter = await withClient(url, (c) =>

@@ -156,7 +156,7 @@ describe('rollback after cutover', () => {
     // a failing in-transaction validation leaves everything as it was (the failure itself is logged)
     const catalog = await catalogChecksum(url);
     await expect(
-      executeRollback(url, co.rollbackPoint, { reason: 'test', forceValidationFailure: true }),
+      executeRollback(url, co.rollbackPoint, { reason: 'test', faults: { failValidation: true } }),
     ).rejects.toMatchObject({ code: 'CONSOLIDATION_01' });
     expect(await catalogChecksum(url)).toBe(catalog);
     expect((await rollbackWindow(url)).open).toBe(true);

@@ -1,0 +1,42 @@
+/**
+ * The one fault seam, for tests: crash before or after a step, hold still after a step (so a
+ * test can SIGKILL the process at a known point), fail the cutover's validation. Passed through
+ * the run context; production passes none. The CLI reads it from one documented variable,
+ * DFC_FAULT, e.g. `DFC_FAULT=hold-after:shadow:create` or `DFC_FAULT=fail-validation`.
+ */
+import { DfcError } from '../errors.js';
+
+export interface Faults {
+  crashBefore?: string;
+  crashAfter?: string;
+  holdAfter?: string;
+  /** how long a hold lasts (default 60 s: longer than any test waits to kill) */
+  holdMs?: number;
+  failValidation?: boolean;
+}
+
+export const NO_FAULTS: Faults = {};
+
+export class InjectedFault extends Error {}
+
+export async function beforeStep(f: Faults, id: string): Promise<void> {
+  if (f.crashBefore === id) throw new InjectedFault(`crashed before step ${id} (test hook)`);
+}
+
+export async function afterStep(f: Faults, id: string): Promise<void> {
+  if (f.crashAfter === id) throw new InjectedFault(`stopped after step ${id} (test hook)`);
+  if (f.holdAfter === id) await new Promise((r) => setTimeout(r, f.holdMs ?? 60_000));
+}
+
+/** Parse DFC_FAULT: `crash-before:<step>`, `crash-after:<step>`, `hold-after:<step>`, `fail-validation`. */
+export function parseFaults(raw: string | undefined): Faults {
+  if (!raw) return NO_FAULTS;
+  if (raw === 'fail-validation') return { failValidation: true };
+  const m = /^(crash-before|crash-after|hold-after):(.+)$/.exec(raw);
+  if (!m)
+    throw new DfcError('DFC_CONFIG', `DFC_FAULT is not a fault: ${JSON.stringify(raw)}`, {
+      fix: 'unset DFC_FAULT (it is for tests), or use crash-before:<step>, crash-after:<step>, hold-after:<step> or fail-validation',
+    });
+  const key = m[1] === 'crash-before' ? 'crashBefore' : m[1] === 'crash-after' ? 'crashAfter' : 'holdAfter';
+  return { [key]: m[2] };
+}

@@ -1,0 +1,147 @@
+/**
+ * Runs a plan: each step once, journaled in the database (inside the step's own transaction where
+ * it has one), journaled steps skipped on resume; groups of 'cutover-locks' steps in one retried
+ * transaction; and, when asked, the undo of the finished steps in reverse order.
+ */
+import { afterStep, beforeStep } from './faults.js';
+import type { Plan, RunContext, Step, StepDetails } from './step.js';
+import { planSteps } from './step.js';
+
+/** Where a plan's finished steps are recorded. record() runs inside the step's transaction when it has one. */
+export interface Journal<C extends RunContext = RunContext> {
+  done(ctx: C): Promise<ReadonlySet<string>>;
+  record(ctx: C, step: Step<C>, seconds: number, details: StepDetails): Promise<void>;
+}
+
+/** A journal that remembers nothing: every step runs (abort, whose steps are all idempotent). */
+export const NO_JOURNAL: Journal = { done: async () => new Set(), record: async () => {} };
+
+export interface PlanResult {
+  details: Map<string, StepDetails>;
+  /** per group of 'cutover-locks' steps: attempts it took and when it committed (ms epoch) */
+  locked: { attempts: number; committedAt: number }[];
+}
+
+export async function runPlan<C extends RunContext>(
+  plan: Plan<C>,
+  ctx: C,
+  journal: Journal<C>,
+): Promise<PlanResult> {
+  const done = await journal.done(ctx);
+  const result: PlanResult = { details: new Map(), locked: [] };
+  for (const phase of plan.phases) {
+    await phase.enter?.(ctx);
+    for (let i = 0; i < phase.steps.length; i++) {
+      const step = phase.steps[i]!;
+      if (step.tx !== 'cutover-locks') {
+        await runOne(step, ctx, journal, done, result);
+        continue;
+      }
+      let end = i;
+      while (end + 1 < phase.steps.length && phase.steps[end + 1]!.tx === 'cutover-locks') end++;
+      await runLocked(plan, phase.steps.slice(i, end + 1), ctx, journal, done, result);
+      i = end;
+    }
+  }
+  return result;
+}
+
+async function runOne<C extends RunContext>(
+  step: Step<C>,
+  ctx: C,
+  journal: Journal<C>,
+  done: ReadonlySet<string>,
+  result: PlanResult,
+): Promise<void> {
+  if (done.has(step.id)) {
+    ctx.emit({ type: 'step', step: step.id, status: 'skipped' });
+    return;
+  }
+  await beforeStep(ctx.faults, step.id);
+  const t0 = Date.now();
+  ctx.emit({ type: 'step', step: step.id, status: 'start' });
+  const body = async () => {
+    const details = (await step.run(ctx)) ?? undefined;
+    await journal.record(ctx, step, (Date.now() - t0) / 1000, details);
+    return details;
+  };
+  const details = step.tx === 'transaction' ? await ctx.session.transaction(body) : await body();
+  result.details.set(step.id, details);
+  ctx.emit({ type: 'step', step: step.id, status: 'done', seconds: (Date.now() - t0) / 1000, details });
+  await afterStep(ctx.faults, step.id);
+}
+
+async function runLocked<C extends RunContext>(
+  plan: Plan<C>,
+  steps: Step<C>[],
+  ctx: C,
+  journal: Journal<C>,
+  done: ReadonlySet<string>,
+  result: PlanResult,
+): Promise<void> {
+  if (steps.every((s) => done.has(s.id))) {
+    for (const s of steps) ctx.emit({ type: 'step', step: s.id, status: 'skipped' });
+    return;
+  }
+  const group = plan.locked;
+  if (!group) throw new Error(`plan ${plan.name} has 'cutover-locks' steps but no locked group`);
+  let attempts = 0;
+  const timings: { id: string; seconds: number; details: StepDetails }[] = [];
+  await ctx.session.retry(
+    group.what,
+    async () => {
+      attempts++;
+      timings.length = 0;
+      await group.beforeAttempt?.(ctx);
+      await ctx.session.transaction(async () => {
+        for (const step of steps) {
+          await beforeStep(ctx.faults, step.id);
+          const t0 = Date.now();
+          ctx.emit({ type: 'step', step: step.id, status: 'start' });
+          const details = (await step.run(ctx)) ?? undefined;
+          const seconds = (Date.now() - t0) / 1000;
+          await journal.record(ctx, step, seconds, details);
+          timings.push({ id: step.id, seconds, details });
+          await afterStep(ctx.faults, step.id);
+        }
+      });
+    },
+    {
+      lockTimeoutMs: group.lockTimeoutMs,
+      attempts: group.attempts,
+      // statement_timeout bounds the LOCK of all tables together
+      alsoRetry: ['57014'],
+      onRetry: (attempt, waitMs) => ctx.emit({ type: 'retry', what: group.what, attempt, waitMs }),
+    },
+  );
+  result.locked.push({ attempts, committedAt: Date.now() });
+  for (const t of timings) {
+    result.details.set(t.id, t.details);
+    ctx.emit({ type: 'step', step: t.id, status: 'done', seconds: t.seconds, details: t.details });
+  }
+}
+
+/**
+ * The plan that undoes `plan` as far as it got: the undo of every finished step and of the one
+ * that was interrupted (the first unfinished step may have left part of its work), newest first.
+ */
+export function undoPlan<C extends RunContext>(plan: Plan<C>, done: ReadonlySet<string>): Plan<C> {
+  const steps = planSteps(plan);
+  let reached = -1;
+  steps.forEach((s, i) => {
+    if (done.has(s.id)) reached = i;
+  });
+  const upTo = Math.min(steps.length - 1, reached + 1);
+  const undo: Step<C>[] = steps
+    .slice(0, upTo + 1)
+    .filter((s) => s.undo)
+    .reverse()
+    .map((s) => ({
+      id: `undo:${s.id}`,
+      phase: 'undo',
+      tx: s.tx === 'transaction' ? 'transaction' : 'none',
+      describe: () => ({ summary: `undo ${s.id}: ${s.describe().summary}` }),
+      run: (ctx: C) => s.undo!(ctx),
+    }));
+  return { name: `undo ${plan.name}`, phases: [{ id: 'undo', title: `undo ${plan.name}`, steps: undo }] };
+}

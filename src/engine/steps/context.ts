@@ -1,0 +1,31 @@
+/** What the consolidate plan's steps share at run time (the plan itself is data built by the planner). */
+import type pg from 'pg';
+import type { RunContext } from '../../core/step.js';
+import type { V2Definition } from '../../schema/v2/model.js';
+import type { MappedTable } from '../mapping.js';
+import type { ThrottleOptions } from '../throttle.js';
+
+export type InvalidPolicy = 'abort' | 'quarantine';
+
+export interface ConsolidateContext extends RunContext {
+  /** the second session: applies captured changes while the first builds */
+  applier: pg.Client;
+  v2: V2Definition;
+  /** v2 tables that have a legacy source in this database */
+  tables: MappedTable[];
+  /** the run's policy (an unfinished run keeps the one it started with) */
+  onInvalid: InvalidPolicy;
+  batchSize: number;
+  throttle: ThrottleOptions;
+  backfillMode: 'auto' | 'pk';
+}
+
+/** Copy rates assumed for the estimates (rows/s); measured by bench/consolidate on a 2-core machine. */
+export const ASSUMED_ROWS_PER_SECOND = 150_000;
+export const ASSUMED_INDEX_ROWS_PER_SECOND = 1_000_000;
+
+/** What the planner read from the live catalog about one legacy table. */
+export interface LegacyEstimate {
+  rows: number;
+  bytes: number;
+}
