@@ -12,6 +12,8 @@ import { DfcError } from '../errors.js';
 export interface PrivilegeMatrix {
   /** the roles examined (pass them to the second matrix: a role created meanwhile is not a difference) */
   roles: string[];
+  /** the examined roles that existed when the matrix was taken */
+  present: string[];
   /** objects present (relations, columns, functions), by live name */
   objects: Set<string>;
   /** facts that hold: `object | fact` */
@@ -54,7 +56,8 @@ export async function privilegeMatrix(
      fns AS (SELECT p.oid, sch.live || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS name
                FROM pg_proc p JOIN sch ON sch.oid = p.pronamespace
               WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'))
-     SELECT 'rel ' || name AS object, NULL AS fact FROM rels
+     SELECT 'role' AS object, rolname::text AS fact FROM roles
+     UNION ALL SELECT 'rel ' || name, NULL FROM rels
      UNION ALL SELECT 'rel ' || name, 'owner ' || pg_get_userbyid(relowner) FROM rels
      UNION ALL SELECT 'rel ' || name, 'rls enabled' FROM rels WHERE relrowsecurity
      UNION ALL SELECT 'rel ' || name, 'rls forced' FROM rels WHERE relforcerowsecurity
@@ -89,18 +92,24 @@ export async function privilegeMatrix(
   );
   const objects = new Set<string>(['default acl']);
   const facts = new Set<string>();
+  const present: string[] = [];
   for (const row of r.rows) {
-    if (row.fact === null) objects.add(row.object);
+    if (row.object === 'role') present.push(row.fact as string);
+    else if (row.fact === null) objects.add(row.object);
     else facts.add(`${row.object} | ${row.fact}`);
   }
-  return { roles: roleList, objects, facts };
+  return { roles: roleList, present, objects, facts };
 }
 
 /** Differences on objects present in both matrices (v2-only or legacy-only objects have nothing to compare). */
 export function diffMatrices(before: PrivilegeMatrix, after: PrivilegeMatrix): PrivilegeDifference[] {
+  // roles are cluster-wide: one dropped (or created) by someone else between the two matrices is
+  // not a privilege the cutover changed, so its facts are left out of the comparison
+  const gone = before.present.filter((r) => !after.present.includes(r));
+  const about = (fact: string, role: string) => fact.slice(fact.indexOf(' | ') + 3).startsWith(`${role} `);
   const both = (fact: string) => {
     const object = fact.slice(0, fact.indexOf(' | '));
-    return before.objects.has(object) && after.objects.has(object);
+    return before.objects.has(object) && after.objects.has(object) && !gone.some((role) => about(fact, role));
   };
   const out: PrivilegeDifference[] = [];
   const split = (f: string) => ({
