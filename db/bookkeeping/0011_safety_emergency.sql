@@ -37,7 +37,7 @@ RETURNS TABLE (pid integer, usename text, application_name text, state text, sta
                query_seconds numeric, wait_event_type text, query text)
 LANGUAGE sql STABLE AS $$
   SELECT a.pid, a.usename::text, a.application_name, a.state,
-         extract(epoch FROM now() - a.state_change), extract(epoch FROM now() - a.query_start),
+         extract(epoch FROM now() - a.state_change)::numeric, extract(epoch FROM now() - a.query_start)::numeric,
          a.wait_event_type, left(a.query, 200)
     FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid
    WHERE a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
