@@ -7,27 +7,16 @@
  * reported, not re-applied).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { advisoryKey } from './db/lock.js';
 import { DfcError } from './errors.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { renderValidateFunction } from './validate/render.js';
 
-/** The package root: the nearest directory above this module with a package.json. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('dfc: cannot find the package root above src/bookkeeping');
-    dir = up;
-  }
-  return dir;
-}
-
 /** Absolute path of the shipped bookkeeping SQL (db/bookkeeping). */
-export const BOOKKEEPING_DIR: string = path.join(packageRoot(), 'db', 'bookkeeping');
+export const BOOKKEEPING_DIR: string = path.join(PACKAGE_ROOT, 'db', 'bookkeeping');
 
 /** Lock name shared by every process that installs or upgrades bookkeeping. */
 export const BOOKKEEPING_LOCK = 'dfc:bookkeeping';

@@ -1,21 +1,9 @@
 /** Where the package's shipped migration data lives, and the consolidated baseline version. */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The package root: the nearest directory above this module with a package.json. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('dfc: cannot find the package root above src/migrate');
-    dir = up;
-  }
-  return dir;
-}
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /** db/templates: migration.up.sql / migration.down.sql and examples/ (the guide's 000018, adapted). */
-export const TEMPLATES_DIR: string = path.join(packageRoot(), 'db', 'templates');
+export const TEMPLATES_DIR: string = path.join(PACKAGE_ROOT, 'db', 'templates');
 
 /**
  * Schema v2 stands for legacy 000001–000017: `dfc install` and `dfc cutover` leave a database at

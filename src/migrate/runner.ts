@@ -12,13 +12,12 @@
  *   await migrateDown(url, { dir: LEGACY_DIR, to: 12 });  // runs 17..13 down → (12, false)
  *   await migrateDown(url, { dir: LEGACY_DIR });          // all the way: empty schema_migrations
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { ensureBookkeeping, recordOperation } from '../bookkeeping.js';
 import { withClient } from '../db/connection.js';
 import { DfcError } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { incrementalBackup } from '../safety/backup.js';
 import { loadMigrations, type Migration, type MigrationFile } from './files.js';
 import { CONSOLIDATED_BASELINE } from './paths.js';
@@ -31,19 +30,8 @@ export { CONSOLIDATED_BASELINE, TEMPLATES_DIR } from './paths.js';
 export { DEFAULT_LOCK_TIMEOUT_MS } from './session.js';
 export { golangMigrateLockId } from './state.js';
 
-/** The package root: the nearest directory above this module with a package.json. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('dfc: cannot find the package root above the migrate runner');
-    dir = up;
-  }
-  return dir;
-}
-
 /** Absolute path of DomainFlow's shipped history (db/legacy), from a checkout or node_modules. */
-export const LEGACY_DIR: string = path.join(packageRoot(), 'db', 'legacy');
+export const LEGACY_DIR: string = path.join(PACKAGE_ROOT, 'db', 'legacy');
 
 export type MigrateEvent =
   | { type: 'lock.waiting'; message: string }
