@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -180,10 +180,31 @@ function refuseVirtualHome(home: string): void {
 }
 
 /** Create the cluster's data directory once (initdb) with the extensions DomainFlow needs preloaded. */
+/**
+ * As root the server runs as the unprivileged postgres user: a directory above its binaries or its
+ * data that others cannot enter (a `mktemp -d` checkout is 0700) fails initdb with a bare EACCES.
+ */
+function refuseUnreachable(dirs: string[]): void {
+  for (const dir of dirs) {
+    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+      if (existsSync(d) && (statSync(d).mode & 0o001) === 0)
+        throw new DfcError(
+          'DFC_CONFIG',
+          `the embedded server runs as the user postgres, which cannot enter ${d} (above ${dir}); nothing was created`,
+          {
+            fix: `chmod o+x ${d} (or put the checkout and DFC_HOME under directories others may enter), then retry`,
+          },
+        );
+      if (path.dirname(d) === d) break;
+    }
+  }
+}
+
 export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
   refuseVirtualHome(paths.home);
   const existing = await readState(paths);
   if (existing && existsSync(path.join(paths.dataDir, 'PG_VERSION'))) return existing;
+  if (isRoot()) refuseUnreachable([binDir(), path.dirname(path.resolve(paths.home))]);
   await mkdir(paths.home, { recursive: true });
   // the server runs as the postgres user, which must be able to reach its data directory
   if (isRoot()) await chmod(paths.home, 0o755);

@@ -35,3 +35,27 @@ describe('connection URLs', () => {
     expect(redactUrl('postgresql://u:s3cret@h:1/db')).not.toContain('s3cret');
   });
 });
+
+describe('the embedded cluster as root', () => {
+  // as root the server runs as the postgres user; only root can make a directory it cannot enter matter
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses, creating nothing, a DFC_HOME under a directory the postgres user cannot enter',
+    async () => {
+      const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+      const { tmpdir } = await import('node:os');
+      const path = await import('node:path');
+      const { clusterPaths, initCluster } = await import('../../embedded/cluster.js');
+      const closed = await mkdtemp(path.join(tmpdir(), 'dfc-closed-')); // mode 0700
+      try {
+        const err = await initCluster(clusterPaths(path.join(closed, 'home'))).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DfcError);
+        expect((err as DfcError).code).toBe('DFC_CONFIG');
+        expect((err as DfcError).message).toContain(closed);
+        expect((err as DfcError).fix).toContain(`chmod o+x ${closed}`);
+        expect(await readdir(closed)).toEqual([]);
+      } finally {
+        await rm(closed, { recursive: true, force: true });
+      }
+    },
+  );
+});
