@@ -57,11 +57,19 @@ export interface Capabilities {
   blockRangeBackfill: boolean;
   /** DROP DATABASE … WITH (FORCE): 13+ */
   dropDatabaseForce: boolean;
+  /** publication row filters and column lists (pg_publication_rel.prqual/prattrs): 15+ */
+  publicationRowFilters: boolean;
 }
 
 export function capabilitiesOf(versionNum: number): Capabilities {
   const major = Math.floor(versionNum / 10000);
-  return { versionNum, major, blockRangeBackfill: major >= 14, dropDatabaseForce: major >= 13 };
+  return {
+    versionNum,
+    major,
+    blockRangeBackfill: major >= 14,
+    dropDatabaseForce: major >= 13,
+    publicationRowFilters: major >= 15,
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

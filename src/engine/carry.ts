@@ -10,6 +10,7 @@
  * cutover refuses, naming each object and the fix; nothing is left behind silently.
  */
 import type pg from 'pg';
+import { capabilitiesOf } from '../db/session.js';
 import { DfcError } from '../errors.js';
 import { build, literal, quoteIdent } from '../sql/sql.js';
 import { DOMAINFLOW_TRIGGERS, DOMAINFLOW_VIEWS } from '../validate/checks.js';
@@ -82,6 +83,13 @@ export async function readSurface(c: pg.ClientBase, legacyTables: string[]): Pro
   await c.query(`SET LOCAL search_path = pg_catalog`);
   try {
     const shadow = Object.values(SHADOW_SCHEMA);
+    // row filters and column lists of publications exist from PostgreSQL 15 (pg_publication_rel.prqual/prattrs)
+    const v = await c.query<{ v: number }>(`SELECT current_setting('server_version_num')::int AS v`);
+    const publicationFilters = capabilitiesOf(v.rows[0]!.v).publicationRowFilters
+      ? `'rowFilter', pg_get_expr(pr.prqual, pr.prrelid),
+                        'columns', (SELECT jsonb_agg(at.attname ORDER BY at.attnum) FROM pg_attribute at
+                                     WHERE at.attrelid = cl.oid AND at.attnum = ANY (pr.prattrs::int2[]))`
+      : `'rowFilter', NULL, 'columns', NULL`;
     const rels = await c.query<RelSurface>(
       `SELECT cl.oid::int AS oid, n.nspname AS schema, cl.relname AS name, cl.relkind AS kind, pg_get_userbyid(cl.relowner) AS owner,
               (SELECT jsonb_agg(jsonb_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
@@ -99,9 +107,7 @@ export async function readSurface(c: pg.ClientBase, legacyTables: string[]): Pro
                 WHERE at.attrelid = cl.oid AND at.attnum > 0) AS "columnComments",
               (SELECT jsonb_agg(jsonb_build_object('column', at.attname, 'target', at.attstattarget))
                  FROM pg_attribute at WHERE at.attrelid = cl.oid AND at.attnum > 0 AND NOT at.attisdropped AND at.attstattarget >= 0) AS "statTargets",
-              (SELECT jsonb_agg(jsonb_build_object('pub', p.pubname, 'rowFilter', pg_get_expr(pr.prqual, pr.prrelid),
-                        'columns', (SELECT jsonb_agg(at.attname ORDER BY at.attnum) FROM pg_attribute at
-                                     WHERE at.attrelid = cl.oid AND at.attnum = ANY (pr.prattrs::int2[]))))
+              (SELECT jsonb_agg(jsonb_build_object('pub', p.pubname, ${publicationFilters}))
                  FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE pr.prrelid = cl.oid) AS publications
          FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
         WHERE n.nspname IN ('public', 'auth') AND cl.relkind IN ('r','p','v','m','S','f')
