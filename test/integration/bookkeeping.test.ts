@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ensureBookkeeping, loadBookkeepingFiles, recordOperation } from '../../src/bookkeeping.js';
 import { withClient } from '../../src/db/connection.js';
 import { freshDatabase } from '../helpers/db.js';
+import { APPENDIX_PERFORMANCE_COMPARISON } from '../helpers/guide-sql.js';
 
 /** Everything the bookkeeping schemas define, as one comparable string. */
 const BOOKKEEPING_CATALOG = `
@@ -255,25 +256,7 @@ ORDER BY operation_timestamp DESC;`);
       const cmp = await c.query('SELECT benchmarks.compare_performance($1, $2) AS r', [pre, post]);
       expect(cmp.rows[0].r.test_comparisons).toHaveLength(3);
 
-      const appendix = await c.query(`SELECT 
-  test_name,
-  pre_consolidation_ms,
-  post_consolidation_ms,
-  improvement_percentage,
-  performance_status
-FROM (
-  SELECT 
-    value->>'test_name' as test_name,
-    (value->>'pre_consolidation_ms')::numeric as pre_consolidation_ms,
-    (value->>'post_consolidation_ms')::numeric as post_consolidation_ms,
-    (value->>'improvement_percentage')::numeric as improvement_percentage,
-    value->>'performance_status' as performance_status
-  FROM benchmarks.performance_comparisons,
-       jsonb_array_elements(comparison_results->'test_comparisons')
-  ORDER BY created_at DESC
-  LIMIT 1
-) latest_comparison
-ORDER BY improvement_percentage DESC;`);
+      const appendix = await c.query(APPENDIX_PERFORMANCE_COMPARISON);
       // the guide's LIMIT 1 keeps one element of the latest comparison; it runs and reads our columns
       expect(appendix.rows).toHaveLength(1);
       const expected: Record<string, [number, string]> = {

@@ -18,6 +18,7 @@ import { readCatalog } from '../../src/schema/catalog.js';
 import { setupBookkeeping } from '../../src/setup.js';
 import { catalogChecksum, dataChecksums } from '../helpers/checksums.js';
 import { freshDatabase } from '../helpers/db.js';
+import { APPENDIX_PERFORMANCE_COMPARISON } from '../helpers/guide-sql.js';
 
 type Where = 'legacy' | 'v2';
 
@@ -145,25 +146,7 @@ ORDER BY operation_timestamp DESC;`,
   },
   {
     section: 'Appendix: Performance Comparison',
-    sql: `SELECT 
-  test_name,
-  pre_consolidation_ms,
-  post_consolidation_ms,
-  improvement_percentage,
-  performance_status
-FROM (
-  SELECT 
-    value->>'test_name' as test_name,
-    (value->>'pre_consolidation_ms')::numeric as pre_consolidation_ms,
-    (value->>'post_consolidation_ms')::numeric as post_consolidation_ms,
-    (value->>'improvement_percentage')::numeric as improvement_percentage,
-    value->>'performance_status' as performance_status
-  FROM benchmarks.performance_comparisons,
-       jsonb_array_elements(comparison_results->'test_comparisons')
-  ORDER BY created_at DESC
-  LIMIT 1
-) latest_comparison
-ORDER BY improvement_percentage DESC;`,
+    sql: APPENDIX_PERFORMANCE_COMPARISON,
     check: (r) => expect(r.fields.map((f) => f.name)).toContain('performance_status'),
   },
   {
