@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { inTransaction } from './db/connection.js';
 import { advisoryKey } from './db/lock.js';
 import { DfcError } from './errors.js';
 import { PACKAGE_ROOT } from './package-root.js';
@@ -74,17 +75,11 @@ CREATE TABLE IF NOT EXISTS consolidation.bookkeeping_version (
 )`;
 
 async function inLockedTransaction<T>(c: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
-  await c.query('BEGIN');
-  try {
+  return inTransaction(c, async () => {
     // transaction-level: released by COMMIT/ROLLBACK even if this process dies mid-way
     await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryKey(BOOKKEEPING_LOCK).toString()]);
-    const r = await fn();
-    await c.query('COMMIT');
-    return r;
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw e;
-  }
+    return fn();
+  });
 }
 
 /**

@@ -59,6 +59,37 @@ async function observed(c: pg.ClientBase, like: string): Promise<Advice['observe
   }
 }
 
+interface Rewrite {
+  id: Advice['id'];
+  problem: string;
+  statement: string;
+  params: unknown[];
+  rewrite: string;
+  rewriteParams: unknown[];
+  caveat: string;
+  /** ILIKE pattern of the statement's shape in pg_stat_statements */
+  shape: string;
+}
+
+/** Both statements timed on the same connection, one after the other: the advice with its figures. */
+async function measured(c: pg.ClientBase, r: Rewrite, runs: number): Promise<Advice> {
+  const originalMs = await medianMs(c, r.statement, r.params, runs);
+  const rewriteMs = await medianMs(c, r.rewrite, r.rewriteParams, runs);
+  const speedup = originalMs / rewriteMs;
+  return {
+    id: r.id,
+    problem: r.problem,
+    statement: r.statement,
+    rewrite: r.rewrite,
+    originalMs,
+    rewriteMs,
+    speedup,
+    advised: speedup >= 1.2,
+    caveat: r.caveat,
+    observed: await observed(c, r.shape),
+  };
+}
+
 export async function advise(url: string, opts: { runs?: number } = {}): Promise<Advice[]> {
   const runs = opts.runs ?? 15;
   return withClient(
@@ -78,20 +109,22 @@ export async function advise(url: string, opts: { runs?: number } = {}): Promise
           [big.id, offset - 1],
         );
         const keyset = `SELECT id, domain_name, source_keyword, source_pattern, tld, offset_index, generated_at FROM generated_domains WHERE domain_generation_campaign_id = $1 AND offset_index > $2 ORDER BY offset_index ASC LIMIT $3`;
-        const a = await medianMs(c, S.domains_page, [big.id, 50, offset], runs);
-        const b = await medianMs(c, keyset, [big.id, after.rows[0]!.o, 50], runs);
-        out.push({
-          id: 'keyset_pagination',
-          problem: `domains_page reads and discards OFFSET rows: page at OFFSET ${offset} of the biggest campaign (${big.n} domains)`,
-          statement: S.domains_page,
-          rewrite: keyset,
-          originalMs: a,
-          rewriteMs: b,
-          speedup: a / b,
-          advised: a / b >= 1.2,
-          caveat: 'the client passes the last offset_index of the previous page instead of a page number',
-          observed: await observed(c, '%FROM generated_domains%OFFSET%'),
-        });
+        out.push(
+          await measured(
+            c,
+            {
+              id: 'keyset_pagination',
+              problem: `domains_page reads and discards OFFSET rows: page at OFFSET ${offset} of the biggest campaign (${big.n} domains)`,
+              statement: S.domains_page,
+              params: [big.id, 50, offset],
+              rewrite: keyset,
+              rewriteParams: [big.id, after.rows[0]!.o, 50],
+              caveat: 'the client passes the last offset_index of the previous page instead of a page number',
+              shape: '%FROM generated_domains%OFFSET%',
+            },
+            runs,
+          ),
+        );
       }
       const q = (
         await c.query<{ status: string }>(
@@ -104,21 +137,23 @@ export async function advise(url: string, opts: { runs?: number } = {}): Promise
           "ORDER BY COALESCE(scheduled_at, '1970-01-01'::timestamp) ASC",
           'ORDER BY scheduled_at ASC NULLS FIRST',
         );
-        const a = await medianMs(c, S.job_queue, [q.status, 20], runs);
-        const b = await medianMs(c, rewrite, [q.status, 20], runs);
-        out.push({
-          id: 'order_by_index',
-          problem:
-            'job_queue orders by an expression (COALESCE(scheduled_at, …)) that no index on scheduled_at can serve: every matching job is read and sorted',
-          statement: S.job_queue,
-          rewrite,
-          originalMs: a,
-          rewriteMs: b,
-          speedup: a / b,
-          advised: a / b >= 1.2,
-          caveat: 'same order when no job is scheduled before 1970',
-          observed: await observed(c, '%FROM campaign_jobs%COALESCE(scheduled_at%'),
-        });
+        out.push(
+          await measured(
+            c,
+            {
+              id: 'order_by_index',
+              problem:
+                'job_queue orders by an expression (COALESCE(scheduled_at, …)) that no index on scheduled_at can serve: every matching job is read and sorted',
+              statement: S.job_queue,
+              params: [q.status, 20],
+              rewrite,
+              rewriteParams: [q.status, 20],
+              caveat: 'same order when no job is scheduled before 1970',
+              shape: '%FROM campaign_jobs%COALESCE(scheduled_at%',
+            },
+            runs,
+          ),
+        );
       }
       const user = (
         await c.query<{ user_id: string }>(
@@ -131,21 +166,23 @@ export async function advise(url: string, opts: { runs?: number } = {}): Promise
         );
         if (mv.rows[0]?.ispopulated) {
           const plain = `SELECT id, status, progress_percentage, total_domains FROM campaign_statistics WHERE user_id = $1 ORDER BY id`;
-          const a = await medianMs(c, EXTRA.dashboard_stats_by_user, [user.user_id], runs);
-          const b = await medianMs(c, plain, [user.user_id], runs);
-          out.push({
-            id: 'campaign_statistics',
-            problem: "the dashboard counts each campaign's generated domains with a live join",
-            statement: EXTRA.dashboard_stats_by_user,
-            rewrite: plain,
-            originalMs: a,
-            rewriteMs: b,
-            speedup: a / b,
-            advised: a / b >= 1.2,
-            caveat:
-              'campaign_statistics is as fresh as its last refresh (refresh_campaign_statistics(); the guide suggests every 5-10 min); campaign names stay in campaigns',
-            observed: await observed(c, '%FROM campaigns c LEFT JOIN generated_domains%'),
-          });
+          out.push(
+            await measured(
+              c,
+              {
+                id: 'campaign_statistics',
+                problem: "the dashboard counts each campaign's generated domains with a live join",
+                statement: EXTRA.dashboard_stats_by_user,
+                params: [user.user_id],
+                rewrite: plain,
+                rewriteParams: [user.user_id],
+                caveat:
+                  'campaign_statistics is as fresh as its last refresh (refresh_campaign_statistics(); the guide suggests every 5-10 min); campaign names stay in campaigns',
+                shape: '%FROM campaigns c LEFT JOIN generated_domains%',
+              },
+              runs,
+            ),
+          );
         }
       }
       return out;
