@@ -15,7 +15,10 @@ export interface Advice {
   id: 'keyset_pagination' | 'order_by_index' | 'campaign_statistics';
   problem: string;
   statement: string;
+  /** the parameters both were timed with, so the DBA can rerun them */
+  params: unknown[];
   rewrite: string;
+  rewriteParams: unknown[];
   originalMs: number;
   rewriteMs: number;
   /** original ÷ rewrite */
@@ -80,7 +83,9 @@ async function measured(c: pg.ClientBase, r: Rewrite, runs: number): Promise<Adv
     id: r.id,
     problem: r.problem,
     statement: r.statement,
+    params: r.params,
     rewrite: r.rewrite,
+    rewriteParams: r.rewriteParams,
     originalMs,
     rewriteMs,
     speedup,
