@@ -1,7 +1,8 @@
 /**
  * `dfc demo` — the main job end to end on the embedded default: a fresh legacy DomainFlow
  * database (history 000001–000017), realistic data, live application traffic with a write
- * ledger, online consolidation, atomic cutover, and the proofs: ledger verification (0
+ * ledger — connecting as an ordinary application role, not as the superuser that runs dfc —,
+ * online consolidation, atomic cutover, and the proofs: ledger verification (0
  * mismatches expected), `verify` (integrity, v2 vs rollback copy, catalog diff vs a fresh
  * install) and the application's write latency per phase.
  */
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { verifyLedger } from '../workload/ledger.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
+import { createDemoAppRole } from './demo-app-role.js';
 import { consolidate } from './engine/consolidate.js';
 import { cutover } from './engine/cutover.js';
 import type { EventSink } from './engine/events.js';
@@ -29,6 +31,8 @@ export interface DemoOptions {
 
 export interface DemoResult {
   url: string;
+  /** the role the application's traffic connected as */
+  appRole: string;
   seedSeconds: number;
   consolidateSeconds: number;
   cutoverLockMs: number;
@@ -49,8 +53,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   o.say(`    ${Object.values(seed.counts).reduce((a, b) => a + b, 0)} rows in ${seed.seconds.toFixed(1)} s`);
   await mkdir(o.workDir, { recursive: true });
   const ledgerPath = path.join(o.workDir, `ledger-${Date.now()}.jsonl`);
-  o.say(`3/7 DomainFlow traffic at ${o.rate} ops/s, ledger ${ledgerPath}`);
-  const traffic = startTraffic(url, { rate: o.rate, durationMs: 3_600_000, ledgerPath, seed: 2 });
+  const app = await createDemoAppRole(url);
+  o.say(
+    `3/7 DomainFlow traffic at ${o.rate} ops/s as role ${app.role} (not superuser, owns nothing; USAGE, SELECT/INSERT/UPDATE/DELETE, sequence USAGE), ledger ${ledgerPath}`,
+  );
+  const traffic = startTraffic(app.url, { rate: o.rate, durationMs: 3_600_000, ledgerPath, seed: 2 });
   await sleep(3000);
   o.say('4/7 consolidate (phases 2-3) while the application writes');
   traffic.markPhase('consolidate');
@@ -79,6 +86,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     );
   return {
     url,
+    appRole: app.role,
     seedSeconds: seed.seconds,
     consolidateSeconds: cons.seconds,
     cutoverLockMs: co.lockHeldMs,

@@ -1,5 +1,6 @@
 /**
- * Rollback after cutover under live DomainFlow traffic: the simulator writes before, during and
+ * Rollback after cutover under live DomainFlow traffic (connected as an application role, neither
+ * superuser nor owner): the simulator writes before, during and
  * after the cutover and after the rollback; the ledger (an independent instrument) must find every
  * write on the legacy schema; the legacy catalog must be exactly what it was before the cutover; a
  * second cutover must work without a new copy and verify. Faults: unusable points are refused with
@@ -27,6 +28,7 @@ import { diffCatalogs, readCatalog } from '../../src/schema/catalog.js';
 import { verifyLedger } from '../../workload/ledger.js';
 import { seedDatabase } from '../../workload/seed.js';
 import { startTraffic } from '../../workload/traffic.js';
+import { createAppRole } from '../helpers/app-role.js';
 import { catalogChecksum, dataChecksums } from '../helpers/checksums.js';
 import { freshDatabase } from '../helpers/db.js';
 
@@ -53,9 +55,11 @@ async function expectRefused(url: string, point: string, code = 'CONSOLIDATION_0
 describe('rollback after cutover', () => {
   it('under traffic loses nothing, restores the legacy catalog exactly, and cuts over again', async () => {
     const url = await seeded(3000);
+    // the service connects as production runs it: an application role, not the superuser
+    const app = await createAppRole(url);
     const dir = await mkdtemp(path.join(tmpdir(), 'dfc-rollback-'));
     const ledgerPath = path.join(dir, 'ledger.jsonl');
-    const traffic = startTraffic(url, { rate: 80, durationMs: 600_000, ledgerPath, seed: 21 });
+    const traffic = startTraffic(app.url, { rate: 80, durationMs: 600_000, ledgerPath, seed: 21 });
     await sleep(1000);
     await consolidate(url, { batchSize: 500 });
     const legacyCatalog = await liveCatalog(url);
@@ -134,7 +138,7 @@ describe('rollback after cutover', () => {
 
     // roll forward again: no new copy, forward capture kept the shadow current; writes keep flowing
     const ledger2 = path.join(dir, 'ledger2.jsonl');
-    const traffic2 = startTraffic(url, { rate: 80, durationMs: 600_000, ledgerPath: ledger2, seed: 22 });
+    const traffic2 = startTraffic(app.url, { rate: 80, durationMs: 600_000, ledgerPath: ledger2, seed: 22 });
     await sleep(1000);
     const again = await cutover(url, { lockTimeoutMs: 500 });
     expect(again.validation.every((v) => v.passed)).toBe(true);
