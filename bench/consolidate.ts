@@ -1,100 +1,282 @@
 /**
- * bench/consolidate: measured side by side in one run, per data size (default 1,000,000 and
- * 100,000 generated domains), with DomainFlow traffic at a fixed rate:
- *   - backfill rows/s with capture and traffic on, ÷ a one-shot INSERT … SELECT of the same
- *     tables into index-less copies (the copy limit on this machine);
- *   - the whole consolidation's wall time;
- *   - the application's write latency p50/p99/max before, during consolidation, at cutover, after;
- *   - the cutover's lock-hold time (it must not grow with data).
- * Usage: npx tsx bench/consolidate.ts [--domains 1000000,100000] [--rate 80] [--database-url URL]
+ * bench/consolidate: measured side by side in one run, per data size (default 100,000 and
+ * 1,000,000 generated domains; 3,000,000 with --domains), with DomainFlow traffic on throughout:
+ *   - the one-shot limit on the same database: every v2 table copied by one INSERT … SELECT into a
+ *     bare copy, then every primary key, unique constraint and index built plainly;
+ *   - the whole consolidation (`dfc consolidate --follow` as a child process, start → ready),
+ *     the ratio to the limit, and the per-phase breakdown from the run's journal;
+ *   - online backfill rows/s ÷ one-shot copy rows/s;
+ *   - the application's write latency p50/p99 with forward capture on ÷ off, single-row and
+ *     100-row batch inserts (each in a transaction rolled back: nothing is left behind);
+ *   - the follower's lag (rows, seconds) while waiting for cutover;
+ *   - the tool's peak resident memory (the child's VmHWM from /proc, sampled until it exits);
+ *   - then the cutover (with the follower yielding to it), traffic failures and the ledger.
+ * The measuring instruments here use only SQL, the v2 definition and the workload; the engine is
+ * only called to do the work.
+ * Usage: npx tsx bench/consolidate.ts [--domains 100000,1000000] [--rate 80] [--follow-seconds 20]
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveTarget, withClient } from '../src/db/connection.js';
-import { consolidate } from '../src/engine/consolidate.js';
+import type pg from 'pg';
+import { connect, resolveTarget, withClient } from '../src/db/connection.js';
 import { cutover } from '../src/engine/cutover.js';
-import type { EngineEvent } from '../src/engine/events.js';
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
+import { V2 } from '../src/schema/v2/index.js';
+import type { SchemaMap } from '../src/schema/v2/model.js';
+import * as render from '../src/schema/v2/render.js';
 import { quoteIdent } from '../src/sql/sql.js';
+import { verifyLedger } from '../workload/ledger.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
 
 const { values } = parseArgs({
   options: {
-    domains: { type: 'string', default: '1000000,100000' },
+    domains: { type: 'string', default: '100000,1000000' },
     rate: { type: 'string', default: '80' },
+    'follow-seconds': { type: 'string', default: '20' },
+    samples: { type: 'string', default: '300' },
     'database-url': { type: 'string' },
   },
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const CLI = path.resolve(import.meta.dirname, '../bin/dfc.js');
 
-/** One-shot INSERT … SELECT of every DomainFlow table into index-less copies: rows/s. */
-async function oneShotCopyRate(url: string): Promise<{ rows: number; seconds: number }> {
+const LIMIT: SchemaMap = { public: '"bench_limit_public"', auth: '"bench_limit_auth"' };
+
+/** The one-shot limit: copy (INSERT … SELECT of the v2 mapping into bare tables) + plain index builds. */
+async function oneShotLimit(
+  url: string,
+): Promise<{ rows: number; copySeconds: number; indexSeconds: number }> {
   return withClient(url, async (c) => {
-    const t = await c.query<{ s: string; n: string }>(
-      `SELECT n.nspname AS s, cl.relname AS n FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
-        WHERE cl.relkind = 'r' AND n.nspname IN ('public','auth') AND cl.relname <> 'schema_migrations'`,
+    const drop =
+      'DROP SCHEMA IF EXISTS bench_limit_public CASCADE; DROP SCHEMA IF EXISTS bench_limit_auth CASCADE';
+    await c.query(drop);
+    await c.query(
+      'CREATE SCHEMA bench_limit_public; CREATE SCHEMA bench_limit_auth; SET search_path = public',
     );
-    await c.query('DROP SCHEMA IF EXISTS bench_copy CASCADE; CREATE SCHEMA bench_copy');
     let rows = 0;
-    const t0 = process.hrtime.bigint();
-    for (const r of t.rows) {
-      const src = `${quoteIdent(r.s)}.${quoteIdent(r.n)}`;
-      const dst = `bench_copy.${quoteIdent(`${r.s}_${r.n}`)}`;
-      await c.query(`CREATE TABLE ${dst} (LIKE ${src} INCLUDING DEFAULTS)`);
-      const ins = await c.query(`INSERT INTO ${dst} SELECT * FROM ${src}`);
+    const t0 = now();
+    for (const t of V2.tables) {
+      await c.query(render.createTableSql(t, LIMIT, { constraints: 'none' }));
+      const cols = t.columns.map((col) => col.name);
+      const ins = await c.query(
+        `INSERT INTO ${render.qualifiedTable(t, LIMIT)} (${cols.map(quoteIdent).join(', ')})
+         SELECT ${cols.map((col) => `(${t.mapping[col]!.forward})`).join(', ')} FROM ${quoteIdent(t.legacy.schema)}.${quoteIdent(t.legacy.name)} s`,
+      );
       rows += ins.rowCount ?? 0;
     }
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    await c.query('DROP SCHEMA bench_copy CASCADE');
-    return { rows, seconds };
+    const t1 = now();
+    for (const t of V2.tables) {
+      await c.query(render.primaryKeySql(t, LIMIT));
+      for (const u of t.uniques) await c.query(render.uniqueConstraintSql(t, u, LIMIT));
+      for (const i of t.indexes) await c.query(render.indexSql(t, i, LIMIT));
+    }
+    const t2 = now();
+    await c.query(drop);
+    return { rows, copySeconds: (t1 - t0) / 1000, indexSeconds: (t2 - t1) / 1000 };
   });
 }
 
-async function runOne(serverUrl: string, domains: number, rate: number) {
+interface Latency {
+  p50: number;
+  p99: number;
+}
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+/** Insert latency into legacy generated_domains (single row, 100-row batch), each rolled back. */
+async function writeLatency(url: string, samples: number): Promise<{ single: Latency; batch: Latency }> {
+  const c = await connect(url, 'bench-writes');
+  try {
+    const run = async (rows: number, n: number) => {
+      const tuples = Array.from(
+        { length: rows },
+        (_, r) =>
+          `(gen_random_uuid(), $1, $2 || '-${r}.com', 'bench', 'prefix_variable', 'com', $3 + ${r}, now())`,
+      );
+      const text = `INSERT INTO generated_domains (id, domain_generation_campaign_id, domain_name, source_keyword, source_pattern, tld, offset_index, generated_at) VALUES ${tuples.join(', ')}`;
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        await c.query('BEGIN');
+        // the traffic deletes campaigns: hold one for this insert (not timed)
+        const camp = await c.query<{ id: string }>(
+          'SELECT id FROM campaigns ORDER BY id LIMIT 1 FOR KEY SHARE',
+        );
+        const id = camp.rows[0]!.id;
+        const t0 = now();
+        await c.query({
+          name: `bench_ins_${rows}`,
+          text,
+          values: [id, `bench${i}x${Date.now()}`, 1_500_000_000 + i * 1000],
+        });
+        xs.push(now() - t0);
+        await c.query('ROLLBACK');
+      }
+      return { p50: pct(xs, 50), p99: pct(xs, 99) };
+    };
+    await run(1, 20); // warm the plan cache
+    return { single: await run(1, samples), batch: await run(100, Math.max(20, Math.round(samples / 3))) };
+  } finally {
+    await c.end();
+  }
+}
+
+async function lagSample(c: pg.Client): Promise<{ rows: number; seconds: number }> {
+  const r = await c.query<{ n: string; s: number | null }>(
+    `SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(captured_at))::float8 AS s
+       FROM consolidation.capture_log WHERE direction = 'forward'`,
+  );
+  return { rows: Number(r.rows[0]!.n), seconds: r.rows[0]!.s ?? 0 };
+}
+
+interface Child {
+  ready: Promise<number>;
+  exited: Promise<{ code: number | null; maxRssKb: number | null; stderr: string }>;
+  interrupt: () => void;
+}
+
+/** Peak resident set size of a process so far (VmHWM, KiB), null when /proc cannot tell. */
+function peakRssKb(pid: number | undefined): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `dfc consolidate --follow --json` as a child; ready resolves at ready_for_cutover (seconds from spawn). */
+function startConsolidate(url: string): Child {
+  const child = spawn(process.execPath, [CLI, 'consolidate', '--follow', '--json', '--database-url', url], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const t0 = now();
+  let buf = '';
+  let stderr = '';
+  let peak: number | null = null;
+  // VmHWM only grows: the last reading before exit is the peak (sampled every 200 ms)
+  const timer = setInterval(() => {
+    peak = peakRssKb(child.pid) ?? peak;
+  }, 200);
+  let onReady: (s: number) => void = () => {};
+  let onFail: (e: Error) => void = () => {};
+  const ready = new Promise<number>((res, rej) => {
+    onReady = res;
+    onFail = rej;
+  });
+  child.stdout.on('data', (d) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const e = JSON.parse(line) as { type?: string; phase?: string };
+        if (e.type === 'phase' && e.phase === 'ready_for_cutover') onReady((now() - t0) / 1000);
+      } catch {}
+    }
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<{ code: number | null; maxRssKb: number | null; stderr: string }>((res) =>
+    child.on('close', (code) => {
+      clearInterval(timer);
+      onFail(new Error(`consolidate exited ${code} before ready: ${stderr.slice(-2000)}`));
+      res({ code, maxRssKb: peak, stderr });
+    }),
+  );
+  return { ready, exited, interrupt: () => child.kill('SIGINT') };
+}
+
+async function runOne(
+  serverUrl: string,
+  domains: number,
+  rate: number,
+  followSeconds: number,
+  samples: number,
+) {
+  const loadBefore = load();
   const url = await createLegacyDatabase(serverUrl, `dfc_bench_${domains}`);
   const seed = await seedDatabase(url, { domains, seed: 1 });
   await withClient(url, (c) => c.query('VACUUM ANALYZE'));
-  const baseline = await oneShotCopyRate(url);
   const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-'));
-  const traffic = startTraffic(url, {
-    rate,
-    durationMs: 3_600_000,
-    ledgerPath: path.join(dir, 'ledger.jsonl'),
-    seed: 4,
-  });
-  await sleep(5000);
+  const ledgerPath = path.join(dir, 'ledger.jsonl');
+  const traffic = startTraffic(url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
+  await sleep(3000);
+  traffic.markPhase('limit');
+  const limit = await oneShotLimit(url);
+  traffic.markPhase('capture-off');
+  const off = await writeLatency(url, samples);
   traffic.markPhase('consolidate');
-  let backfillRows = 0;
-  let backfillSeconds = 0;
-  const onEvent = (e: EngineEvent) => {
-    if (e.type === 'step' && e.status === 'done' && e.step.startsWith('backfill:')) {
-      backfillSeconds += e.seconds ?? 0;
-      backfillRows += Number((e.details as { rows?: number })?.rows ?? 0);
+  const child = startConsolidate(url);
+  const consolidateSeconds = await child.ready;
+  traffic.markPhase('following');
+  const lagConn = await connect(url, 'bench-lag');
+  const lags: { rows: number; seconds: number }[] = [];
+  const sampler = (async () => {
+    const end = Date.now() + followSeconds * 1000;
+    while (Date.now() < end) {
+      lags.push(await lagSample(lagConn));
+      await sleep(1000);
     }
-  };
-  const t0 = Date.now();
-  await consolidate(url, { onEvent });
-  const consolidateSeconds = (Date.now() - t0) / 1000;
-  traffic.markPhase('ready');
-  await sleep(2000);
+  })();
+  const on = await writeLatency(url, samples);
+  await sampler;
+  await lagConn.end();
+  // the journal: per-step durations and the backfill's rows
+  const journal = await withClient(url, async (c) => {
+    const run = await c.query<{ run_id: string }>(
+      'SELECT max(run_id) AS run_id FROM consolidation.engine_runs',
+    );
+    const runId = run.rows[0]!.run_id;
+    const phases = await c.query<{ type: string; steps: string; seconds: number }>(
+      `SELECT operation_type AS type, count(*) AS steps, sum(duration_seconds)::float8 AS seconds
+         FROM monitoring.migration_operations WHERE run_id = $1 GROUP BY 1 ORDER BY min(id)`,
+      [runId],
+    );
+    const rows = await c.query<{ n: string }>(
+      'SELECT coalesce(sum(rows_copied), 0) AS n FROM consolidation.engine_tables WHERE run_id = $1',
+      [runId],
+    );
+    return { phases: phases.rows, backfillRows: Number(rows.rows[0]!.n) };
+  });
+  // a cutover while the follower runs: the follower yields the consolidation lock to it
   traffic.markPhase('cutover');
   const co = await cutover(url);
+  const exit = await Promise.race([child.exited, sleep(30_000).then(() => null)]);
+  if (!exit) child.interrupt();
+  const exited = exit ?? (await child.exited);
   traffic.markPhase('after');
-  await sleep(3000);
+  await sleep(2000);
   traffic.stop();
   const report = await traffic.done;
+  const ledger = await verifyLedger(url, ledgerPath);
   return {
     domains,
     seedRows: Object.values(seed.counts).reduce((a, b) => a + b, 0),
-    baseline,
-    backfillRows,
-    backfillSeconds,
+    limit,
     consolidateSeconds,
-    cutoverMs: co.lockHeldMs,
+    journal,
+    off,
+    on,
+    lags,
+    cutover: co,
+    exited,
     report,
+    mismatches: ledger.mismatches.length,
+    loadBefore,
+    loadAfter: load(),
   };
 }
 
@@ -102,30 +284,58 @@ const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-u
 const rate = Number(values.rate);
 const results = [];
 for (const n of String(values.domains).split(',').map(Number)) {
-  process.stdout.write(`\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s\n`);
-  const r = await runOne(serverUrl, n, rate);
+  process.stdout.write(
+    `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, load ${load()}\n`,
+  );
+  const r = await runOne(serverUrl, n, rate, Number(values['follow-seconds']), Number(values.samples));
   results.push(r);
-  const oneShot = r.baseline.rows / r.baseline.seconds;
-  const online = r.backfillRows / r.backfillSeconds;
+  const limitSeconds = r.limit.copySeconds + r.limit.indexSeconds;
+  const oneShot = r.limit.rows / r.limit.copySeconds;
+  const backfill = r.journal.phases.find((p) => p.type === 'backfill');
+  const online = r.journal.backfillRows / (backfill?.seconds ?? Number.NaN);
+  const ratio = (a: Latency, b: Latency) =>
+    `p50 ${(a.p50 / b.p50).toFixed(2)}  p99 ${(a.p99 / b.p99).toFixed(2)}`;
+  const ms = (l: Latency) => `p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms`;
+  const maxLag = r.lags.reduce(
+    (a, l) => ({ rows: Math.max(a.rows, l.rows), seconds: Math.max(a.seconds, l.seconds) }),
+    {
+      rows: 0,
+      seconds: 0,
+    },
+  );
+  const meanRows = r.lags.reduce((a, l) => a + l.rows, 0) / Math.max(1, r.lags.length);
   process.stdout.write(
     `${[
-      `one-shot INSERT … SELECT (index-less copy): ${r.baseline.rows} rows in ${r.baseline.seconds.toFixed(2)} s = ${Math.round(oneShot)} rows/s`,
-      `online backfill (capture + traffic on):     ${r.backfillRows} rows in ${r.backfillSeconds.toFixed(2)} s = ${Math.round(online)} rows/s`,
-      `ratio online / one-shot:                    ${(online / oneShot).toFixed(2)}`,
-      `whole consolidation wall time:              ${r.consolidateSeconds.toFixed(1)} s`,
-      `cutover lock held:                          ${r.cutoverMs} ms`,
-      `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes, achieved ${r.report.achievedOpsPerSec.toFixed(0)} ops/s`,
+      `rows in the database: ${r.seedRows}; load before ${r.loadBefore}, after ${r.loadAfter}`,
+      `one-shot limit: copy ${r.limit.rows} rows in ${r.limit.copySeconds.toFixed(2)} s + plain index builds ${r.limit.indexSeconds.toFixed(2)} s = ${limitSeconds.toFixed(2)} s`,
+      `whole consolidation (process start → ready_for_cutover): ${r.consolidateSeconds.toFixed(2)} s = ${(r.consolidateSeconds / limitSeconds).toFixed(2)} × the limit`,
+      '  per phase (journal):',
+      ...r.journal.phases.map(
+        (p) =>
+          `    ${p.type.padEnd(12)} ${String(p.steps).padStart(3)} steps  ${p.seconds.toFixed(2).padStart(8)} s`,
+      ),
+      `online backfill ${r.journal.backfillRows} rows in ${backfill?.seconds.toFixed(2)} s = ${Math.round(online)} rows/s; one-shot copy ${Math.round(oneShot)} rows/s; ratio ${(online / oneShot).toFixed(2)}`,
+      `writes, capture off: single ${ms(r.off.single)}; 100-row batch ${ms(r.off.batch)}`,
+      `writes, capture on:  single ${ms(r.on.single)}; 100-row batch ${ms(r.on.batch)}`,
+      `  on ÷ off: single ${ratio(r.on.single, r.off.single)}; batch ${ratio(r.on.batch, r.off.batch)}`,
+      `follower lag over ${r.lags.length} s waiting for cutover: max ${maxLag.rows} rows / ${maxLag.seconds.toFixed(2)} s, mean ${meanRows.toFixed(1)} rows`,
+      `tool peak resident memory: ${r.exited.maxRssKb === null ? 'n/a (no /proc)' : `${(r.exited.maxRssKb / 1024).toFixed(1)} MiB`}; follower exit code ${r.exited.code}`,
+      `cutover (follower running): ${r.cutover.attempts} attempt(s), lock held ${r.cutover.lockHeldMs} ms`,
+      `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes, achieved ${r.report.achievedOpsPerSec.toFixed(0)} ops/s; ledger mismatches ${r.mismatches}`,
       ...Object.entries(r.report.perPhase).map(
         ([phase, p]) =>
-          `  writes ${phase.padEnd(12)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.writes.count} writes)`,
+          `  app writes ${phase.padEnd(12)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.writes.count})`,
       ),
     ].join('\n')}\n`,
   );
 }
 if (results.length > 1) {
-  const [a, b] = results;
-  process.stdout.write(
-    `\ncutover lock time: ${a!.cutoverMs} ms at ${a!.domains} vs ${b!.cutoverMs} ms at ${b!.domains} domains\n`,
-  );
+  process.stdout.write('\nside by side:\n');
+  for (const r of results) {
+    const limitSeconds = r.limit.copySeconds + r.limit.indexSeconds;
+    process.stdout.write(
+      `  ${String(r.domains).padStart(8)} domains: limit ${limitSeconds.toFixed(1)} s, consolidation ${r.consolidateSeconds.toFixed(1)} s (${(r.consolidateSeconds / limitSeconds).toFixed(2)}×), peak RSS ${r.exited.maxRssKb ? (r.exited.maxRssKb / 1024).toFixed(0) : '?'} MiB, cutover lock ${r.cutover.lockHeldMs} ms\n`,
+    );
+  }
 }
 process.exit(0);

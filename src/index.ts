@@ -52,6 +52,7 @@ export {
   type RollbackWindow,
   rollbackWindow,
 } from './engine/finalize.js';
+export { type FollowOptions, type FollowResult, follow } from './engine/follow.js';
 export { type ConsolidationPlan, planConsolidation } from './engine/plan.js';
 export {
   executeRollback,

@@ -6,6 +6,7 @@ import {
   consolidationStatus,
   cutover,
   DfcError,
+  follow,
   type InvalidPolicy,
   parseFaults,
   planConsolidation,
@@ -57,6 +58,10 @@ export function registerConsolidate(program: Command): void {
       5000,
     )
     .option('--on-invalid <policy>', 'rows that cannot convert: abort (default) or quarantine', 'abort')
+    .option(
+      '--follow',
+      'once ready_for_cutover, keep applying captured changes until the cutover (it yields the lock to it) or Ctrl-C',
+    )
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
@@ -94,6 +99,24 @@ export function registerConsolidate(program: Command): void {
               ...quarantineLines(result.quarantine),
             ].join('\n'),
           );
+          if (opts.follow) {
+            // Ctrl-C while following: finish the batch in hand, let go of the lock, exit 0
+            const stop = new AbortController();
+            const onSignal = () => stop.abort();
+            process.once('SIGINT', onSignal);
+            process.once('SIGTERM', onSignal);
+            try {
+              const f = await follow(url, { signal: stop.signal, onEvent: r.onEvent });
+              emit(
+                opts,
+                { event: 'consolidate.follow.done', ...f },
+                `follower: ${f.applied} changes applied in ${f.seconds.toFixed(1)} s, yielded ${f.yielded} time(s); stopped (${f.stoppedBy === 'signal' ? 'interrupted' : `run is ${f.state}`})`,
+              );
+            } finally {
+              process.off('SIGINT', onSignal);
+              process.off('SIGTERM', onSignal);
+            }
+          }
         } finally {
           r.stop();
         }
@@ -111,6 +134,7 @@ export function registerConsolidate(program: Command): void {
         emit(opts, { event: 'consolidate.status', ...s }, () =>
           [
             `run ${s.runId ?? '-'}: ${s.state}${s.paused ? ' (paused)' : ''}; capture backlog ${s.captureBacklog}, reverse backlog ${s.reverseBacklog}; invalid indexes: ${s.invalidIndexes.join(', ') || 'none'}`,
+            `  lag: ${s.lag.rows} changes not yet applied, oldest ${s.lag.seconds.toFixed(1)} s; follower ${s.follower ? `running (pid ${s.follower.pid}, since ${s.follower.since})` : 'not running'}`,
             ...s.tables.map(
               (t) =>
                 `  ${t.table.padEnd(44)} legacy ${String(t.legacyRows).padStart(9)}  shadow ${String(t.shadowRows).padStart(9)}  ${t.checksumsMatch ? 'in sync' : 'differs'}${t.backfillDone ? '' : ' (copying)'}`,

@@ -1,15 +1,15 @@
 /**
  * Phase 2/3 building blocks on the shadow: tables (columns, defaults, primary key only, so the
- * copy is fast), then each secondary index CREATE INDEX CONCURRENTLY on its own outside any
- * transaction (checked valid, an invalid leftover dropped and rebuilt), unique constraints
- * attached to their concurrently built index, CHECKs and FKs added NOT VALID then VALIDATEd,
+ * copy is fast), then the primary key and each table's unique constraints and indexes as plain
+ * builds in one transaction per table (the shadow is invisible to the application),
+ * CHECKs and FKs added NOT VALID then VALIDATEd,
  * triggers, row-level security, comments, views and materialized views over the shadow.
  */
 import type pg from 'pg';
 import { DfcError } from '../errors.js';
 import type { IndexDef, TableDef, V2Definition } from '../schema/v2/model.js';
 import * as render from '../schema/v2/render.js';
-import { build, ident, join, quoteIdent, type SqlQuery, sql } from '../sql/sql.js';
+import { build, ident, join, type SqlQuery, sql } from '../sql/sql.js';
 import { type Rel, SHADOW_MAP, SHADOW_SCHEMA, shadowOf } from './names.js';
 
 /** Every table of v2: those consolidated from legacy and those new in v2. */
@@ -90,78 +90,51 @@ export async function attachPrimaryKey(
   }
 }
 
-interface IndexState {
-  exists: boolean;
-  valid: boolean;
-}
-
-async function indexState(c: pg.ClientBase, schema: string, name: string): Promise<IndexState> {
-  const r = await c.query<{ valid: boolean }>(
-    `SELECT i.indisvalid AND i.indisready AS valid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-       JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE n.nspname = $1 AND ic.relname = $2`,
-    [schema, name],
+/** The table's existing indexes by name: valid or not (one catalog read per table). */
+async function indexStates(c: pg.ClientBase, t: TableDef): Promise<Map<string, boolean>> {
+  const r = await c.query<{ name: string; valid: boolean }>(
+    `SELECT ic.relname AS name, i.indisvalid AND i.indisready AS valid FROM pg_index i
+       JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = to_regclass($1)`,
+    [build(ident(shadowOf(t))).text],
   );
-  return { exists: r.rows.length > 0, valid: Boolean(r.rows[0]?.valid) };
+  return new Map(r.rows.map((x) => [x.name, x.valid]));
 }
 
-/**
- * Build one index concurrently, alone and outside any transaction; confirm it is valid in the
- * catalog; drop and rebuild an invalid leftover (from a crash or a cancelled build).
- */
-export async function buildIndexConcurrently(
-  c: pg.ClientBase,
-  t: TableDef,
-  index: IndexDef,
-  maxAttempts = 3,
-): Promise<'built' | 'present'> {
+export async function buildTableIndexes(c: pg.ClientBase, t: TableDef): Promise<number> {
   const schema = SHADOW_SCHEMA[t.schema];
-  for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const st = await indexState(c, schema, index.name);
-    if (st.exists && st.valid) return attempt === 0 ? 'present' : 'built';
-    if (st.exists)
-      await c.query(build(sql`DROP INDEX CONCURRENTLY IF EXISTS ${ident({ schema, name: index.name })}`));
-    // no short lock_timeout here (the session's bound applies): a short one would cancel the
-    // build in its wait for older snapshots and leave an invalid index behind
+  const target = shadowOf(t);
+  const existing = await indexStates(c, t);
+  let built = 0;
+  for (const u of t.uniques) {
+    if (existing.has(u.name) && (await constraintExists(c, target.schema, t.name, u.name))) continue;
+    if (existing.has(u.name)) await c.query(build(sql`DROP INDEX ${ident({ schema, name: u.name })}`));
+    await c.query(render.uniqueConstraintSql(t, u, SHADOW_MAP));
+    built++;
+  }
+  for (const index of t.indexes) {
+    const valid = existing.get(index.name);
+    if (valid) continue;
+    if (valid === false) await c.query(build(sql`DROP INDEX ${ident({ schema, name: index.name })}`));
     try {
       await c.query(indexBuildSql(t, index));
     } catch (e) {
-      if (attempt + 1 >= maxAttempts) throw e;
+      throw new DfcError(
+        'CONSOLIDATION_04',
+        `building index ${schema}.${index.name} failed: ${e instanceof Error ? e.message : String(e)}`,
+        {
+          fix: 'a unique index fails when the data has duplicates: run `dfc validate` for the offending rows, then rerun `dfc consolidate` (it resumes)',
+          cause: e,
+        },
+      );
     }
+    built++;
   }
-  const st = await indexState(c, schema, index.name);
-  if (!st.valid)
-    throw new DfcError(
-      'CONSOLIDATION_04',
-      `index ${schema}.${index.name} is still invalid after ${maxAttempts} builds`,
-      {
-        fix: 'a unique index fails when the data has duplicates: run `dfc validate` for the offending rows',
-      },
-    );
-  return 'built';
+  return built;
 }
 
-/** CREATE INDEX CONCURRENTLY of one shadow index. */
+/** CREATE INDEX of one shadow index (plain: see buildTableIndexes). */
 export function indexBuildSql(t: TableDef, index: IndexDef): string {
-  return render.indexSql(t, index, SHADOW_MAP, { concurrently: true });
-}
-
-/** Unique constraints: the index first (concurrently), then a brief ADD CONSTRAINT … USING INDEX. */
-export async function attachUniqueConstraints(c: pg.ClientBase, t: TableDef): Promise<void> {
-  const target = shadowOf(t);
-  for (const u of t.uniques) {
-    const exists = await constraintExists(c, target.schema, t.name, u.name);
-    if (exists) continue;
-    await buildIndexConcurrently(c, t, {
-      name: u.name,
-      unique: true,
-      using: `USING btree (${u.columns.map(quoteIdent).join(', ')})`,
-    });
-    await c.query(
-      build(
-        sql`ALTER TABLE ${ident(target)} ADD CONSTRAINT ${ident(u.name)} UNIQUE USING INDEX ${ident(u.name)}`,
-      ),
-    );
-  }
+  return render.indexSql(t, index, SHADOW_MAP);
 }
 
 export async function constraintExists(

@@ -3,7 +3,9 @@
  * legacy vs shadow row counts and checksums over the carried columns, the capture backlog,
  * invalid indexes, and which steps are left.
  */
+import type pg from 'pg';
 import { connect } from '../db/connection.js';
+import { FOLLOWER_APPLICATION } from '../db/lock.js';
 import { V2 } from '../schema/v2/index.js';
 import { type QuarantineReport, quarantineReport } from './late-rows.js';
 import { mapTable } from './mapping.js';
@@ -25,6 +27,10 @@ export interface ConsolidationStatus {
   paused: boolean;
   captureBacklog: number;
   reverseBacklog: number;
+  /** forward changes not yet applied to the shadow: how many, and the age of the oldest (s) */
+  lag: { rows: number; seconds: number };
+  /** the `dfc consolidate --follow` session, if one is running */
+  follower: { pid: number; since: string } | null;
   invalidIndexes: string[];
   tables: TableStatus[];
   stepsDone: number;
@@ -48,6 +54,12 @@ export async function consolidationStatus(
       reverseBacklog: await captureBacklog(c, 'reverse'),
       stepsDone: run?.steps_done.length ?? 0,
     };
+    const lag = await captureLag(c);
+    const fol = await c.query<{ pid: number; since: Date }>(
+      `SELECT pid, backend_start AS since FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() LIMIT 1`,
+      [FOLLOWER_APPLICATION],
+    );
+    const follower = fol.rows[0] ? { pid: fol.rows[0].pid, since: fol.rows[0].since.toISOString() } : null;
     const inv = await c.query<{ name: string }>(
       `SELECT n.nspname || '.' || ic.relname AS name FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
          JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE NOT i.indisvalid AND n.nspname = ANY ($1)`,
@@ -93,6 +105,8 @@ export async function consolidationStatus(
       : null;
     return {
       ...base,
+      lag,
+      follower,
       quarantine,
       invalidIndexes: inv.rows.map((r) => r.name),
       tables,
@@ -101,6 +115,17 @@ export async function consolidationStatus(
   } finally {
     await c.end().catch(() => {});
   }
+}
+
+/** Forward changes captured and not yet applied: count and the age of the oldest, in seconds. */
+export async function captureLag(c: pg.ClientBase): Promise<{ rows: number; seconds: number }> {
+  const exists = await c.query(`SELECT to_regclass('consolidation.capture_log') IS NOT NULL AS ok`);
+  if (!exists.rows[0]?.ok) return { rows: 0, seconds: 0 };
+  const r = await c.query<{ n: string; s: number | null }>(
+    `SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(captured_at))::float8 AS s
+       FROM consolidation.capture_log WHERE direction = 'forward'`,
+  );
+  return { rows: Number(r.rows[0]?.n ?? 0), seconds: Math.max(0, r.rows[0]?.s ?? 0) };
 }
 
 export async function setPaused(url: string, paused: boolean): Promise<boolean> {

@@ -115,7 +115,7 @@ const KILL_POINTS: KillPoint[] = [
     holdAfter: 'capture:catch-up',
     killWhen: stepDone('capture:catch-up'),
   },
-  // the index build waits for an old snapshot held below, so the kill lands inside CREATE INDEX CONCURRENTLY
+  // the index build waits for a lock held below on the shadow table, so the kill lands inside CREATE INDEX
   { name: 'mid-index-build', killWhen: stepStart('indexes:public.generated_domains') },
   {
     name: 'between constraints: checks validated, FKs not yet',
@@ -133,19 +133,30 @@ describe('consolidate survives SIGKILL', () => {
     const ledgerPath = path.join(dir, 'ledger.jsonl');
     const traffic = startTraffic(url, { rate: 60, durationMs: 900_000, ledgerPath, seed: 9 });
     const killedAt: string[] = [];
-    let invalidAfterIndexKill = -1;
+    let afterIndexKill: { invalid: number; secondary: number; journaled: boolean } | undefined;
     const trail: unknown[] = [];
     for (const kp of KILL_POINTS) {
       if (kp.name === 'mid-index-build') {
-        // an open transaction with a snapshot makes CREATE INDEX CONCURRENTLY wait in its last phase
+        // the shadow's indexes are plain builds in one transaction per table: a session holding a
+        // conflicting lock on the shadow makes the build wait, so the kill lands inside CREATE INDEX
         await withClient(url, async (blocker) => {
-          await blocker.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-          await blocker.query('SELECT count(*) FROM campaigns');
+          await blocker.query('BEGIN');
+          await blocker.query('LOCK TABLE dfc_shadow_public.generated_domains IN ROW EXCLUSIVE MODE');
           let kill: () => void = () => {};
-          const run = runConsolidate(url, { ...kp, killWhen: () => false }, (k) => {
-            kill = k;
-          });
-          // wait until a concurrent index build is waiting on our snapshot, then kill
+          let inStep = false;
+          const run = runConsolidate(
+            url,
+            {
+              ...kp,
+              killWhen: (e) => {
+                if (stepStart('indexes:public.generated_domains')(e)) inStep = true;
+                return false;
+              },
+            },
+            (k) => {
+              kill = k;
+            },
+          );
           let seen: unknown[] = [];
           for (let i = 0; i < 600; i++) {
             seen = (
@@ -157,13 +168,13 @@ describe('consolidate survives SIGKILL', () => {
             ).rows;
             const w = await withClient(url, (c) =>
               c.query(
-                `SELECT pid FROM pg_stat_activity WHERE query ILIKE 'CREATE%INDEX CONCURRENTLY%' AND wait_event_type = 'Lock' AND datname = current_database()`,
+                `SELECT pid FROM pg_stat_activity WHERE application_name = 'dfc-consolidate' AND wait_event_type = 'Lock'
+                    AND query ILIKE '%generated_domains%' AND datname = current_database()`,
               ),
             );
-            if (w.rows.length) {
+            if (inStep && w.rows.length) {
               kill();
-              // a SIGKILLed client's backend would finish the build once we release the snapshot; a
-              // crashed host or a lost connection does not: end it too, as that crash would
+              // a crashed host or a lost connection ends the backend too
               await withClient(url, (c) =>
                 c.query(
                   `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'dfc-consolidate%' AND datname = current_database()`,
@@ -178,10 +189,16 @@ describe('consolidate survives SIGKILL', () => {
           expect(outcome.killed, JSON.stringify({ trail, seen, events: outcome.events.slice(-5) })).toBe(
             true,
           );
-          const inv = await withClient(url, (c) =>
-            c.query(`SELECT count(*)::int AS n FROM pg_index WHERE NOT indisvalid`),
+          const left = await withClient(url, (c) =>
+            c.query(
+              `SELECT (SELECT count(*)::int FROM pg_index WHERE NOT indisvalid) AS invalid,
+                      (SELECT count(*)::int FROM pg_index WHERE indrelid = 'dfc_shadow_public.generated_domains'::regclass
+                          AND NOT indisprimary) AS secondary,
+                      (SELECT 'indexes:public.generated_domains' = ANY (steps_done) FROM consolidation.engine_runs
+                        WHERE state NOT IN ('cut_over','rolled_back','aborted')) AS journaled`,
+            ),
           );
-          invalidAfterIndexKill = inv.rows[0].n;
+          afterIndexKill = left.rows[0];
           killedAt.push(kp.name);
         });
         continue;
@@ -191,8 +208,8 @@ describe('consolidate survives SIGKILL', () => {
       trail.push({ point: kp.name, killed: o.killed, code: o.code, last: o.events.at(-1) });
       // the killed process's session is gone, so its advisory lock is free again
     }
-    // the interrupted concurrent build left an invalid index behind, which the resumed run must rebuild
-    expect(invalidAfterIndexKill).toBeGreaterThan(0);
+    // the interrupted build was rolled back whole: no invalid index, none half-built, step not journaled
+    expect(afterIndexKill).toEqual({ invalid: 0, secondary: 0, journaled: false });
     const last = await runConsolidate(url, null);
     expect(last.code).toBe(0);
     expect(last.events.some((e) => e.event === 'consolidate.done' && e.state === 'ready_for_cutover')).toBe(

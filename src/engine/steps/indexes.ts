@@ -1,11 +1,13 @@
 /**
- * indexes:<table> — unique constraints and secondary indexes, each CREATE INDEX CONCURRENTLY alone
- * outside any transaction, checked valid (an invalid leftover is dropped and rebuilt).
+ * indexes:<table> — unique constraints and secondary indexes of one shadow table, plain builds in
+ * the step's transaction (the shadow is invisible to the application until cutover; see
+ * build.ts buildTableIndexes). Captured changes wait in the log meanwhile (a few seconds' worth:
+ * the builds are fast) and are applied by capture:catch-up-2; the applier never runs during a step,
+ * so it cannot wait on a build's SHARE lock.
  */
 import type { Step } from '../../core/step.js';
 import type { TableDef } from '../../schema/v2/model.js';
-import { attachUniqueConstraints, buildIndexConcurrently } from '../build.js';
-import { drain } from '../reconcile.js';
+import { buildTableIndexes } from '../build.js';
 import { ASSUMED_INDEX_ROWS_PER_SECOND, type ConsolidateContext } from './context.js';
 
 export function indexesStep(t: TableDef, rows: number): Step<ConsolidateContext> {
@@ -13,20 +15,14 @@ export function indexesStep(t: TableDef, rows: number): Step<ConsolidateContext>
   return {
     id: `indexes:${t.schema}.${t.name}`,
     phase: 'phase3_optimization',
-    tx: 'none',
+    tx: 'transaction',
     describe: () => ({
-      summary: `build ${count} indexes CONCURRENTLY on the shadow ${t.schema}.${t.name}, one at a time, checked indisvalid${count ? `: ${[...t.uniques, ...t.indexes].map((i) => i.name).join(', ')}` : ''}`,
-      seconds: (count * rows) / ASSUMED_INDEX_ROWS_PER_SECOND + count * 0.05,
+      summary: `build ${count} indexes on the shadow ${t.schema}.${t.name} in one transaction (plain CREATE INDEX: nobody else uses the shadow; a crash leaves none half-built)${count ? `: ${[...t.uniques, ...t.indexes].map((i) => i.name).join(', ')}` : ''}`,
+      seconds: (count * rows) / ASSUMED_INDEX_ROWS_PER_SECOND + count * 0.01,
     }),
     async run(ctx) {
-      const c = ctx.session.client;
-      await attachUniqueConstraints(c, t);
-      for (const index of t.indexes) {
-        await buildIndexConcurrently(c, t, index);
-        const applied = await drain(ctx.applier, ctx.tables, 'forward', { runId: ctx.runId, maxRounds: 20 });
-        if (applied) ctx.emit({ type: 'capture', applied });
-      }
-      return { indexes: count };
+      if (count === 0) return { indexes: 0 };
+      return { indexes: await buildTableIndexes(ctx.session.client, t) };
     },
   };
 }
