@@ -40,7 +40,13 @@ export {
   consolidate,
   type InvalidPolicy,
 } from './engine/consolidate.js';
-export { type CutoverOptions, type CutoverResult, cutover } from './engine/cutover.js';
+export {
+  type CutoverOptions,
+  type CutoverPlanReport,
+  type CutoverResult,
+  cutover,
+  planCutoverDry,
+} from './engine/cutover.js';
 export type { EngineEvent } from './engine/events.js';
 export {
   type CleanupResult,

@@ -10,6 +10,7 @@ import {
   type InvalidPolicy,
   parseFaults,
   planConsolidation,
+  planCutoverDry,
   resolveTarget,
   setPaused,
   verify,
@@ -179,6 +180,7 @@ export function registerConsolidate(program: Command): void {
   program
     .command('cutover')
     .description('phase 4: atomic switch to v2 with a short lock timeout; commits only if validation passes')
+    .option('--dry-run', 'print the cutover plan, step by step; change nothing')
     .option(
       '--lock-timeout <ms>',
       'longest the application may wait behind the cutover lock',
@@ -198,12 +200,20 @@ export function registerConsolidate(program: Command): void {
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
-        const r = engineRenderer(Boolean(opts.json));
-        const result = await cutover(url, {
+        const options = {
           lockTimeoutMs: opts.lockTimeout,
           attempts: opts.attempts,
-          onEvent: r.onEvent,
           resetAppSessions: Boolean(opts.resetAppSessions),
+        };
+        if (opts.dryRun) {
+          const plan = await planCutoverDry(url, options);
+          emit(opts, { event: 'cutover.plan', ...plan }, () => renderCutoverPlan(plan));
+          return plan.ready ? 0 : 1;
+        }
+        const r = engineRenderer(Boolean(opts.json));
+        const result = await cutover(url, {
+          ...options,
+          onEvent: r.onEvent,
           faults: parseFaults(process.env.DFC_FAULT),
         });
         emit(
@@ -266,5 +276,27 @@ function renderPlan(plan: Awaited<ReturnType<typeof planConsolidation>>): string
     lines.push(`  ! ${i.id}: ${i.count} rows (${i.reason}); fix: ${i.fix}`);
   for (const a of plan.assumptions) lines.push(`  assumes ${a}`);
   lines.push(...typeChangeLines(plan.typeChanges, false));
+  return lines.join('\n');
+}
+
+function renderCutoverPlan(plan: Awaited<ReturnType<typeof planCutoverDry>>): string {
+  const lines = [
+    `Cutover plan (dry run; nothing changed): the steps \`dfc cutover\` runs, in order; lock timeout ${plan.lockTimeoutMs} ms, ${plan.attempts} attempts`,
+  ];
+  let phase = '';
+  plan.steps.forEach((s, i) => {
+    if (s.phase !== phase) {
+      phase = s.phase;
+      lines.push(`  [${phase}]`);
+    }
+    lines.push(
+      `  ${String(i + 1).padStart(3)}. ${s.id}${s.tx === 'none' ? '' : ` (${s.tx})`}: ${s.description.summary}`,
+    );
+  });
+  lines.push(...typeChangeLines(plan.typeChanges, false));
+  if (!plan.ready)
+    lines.push(
+      `not ready: the run is ${plan.state}; run \`dfc consolidate\` until it reports ready_for_cutover`,
+    );
   return lines.join('\n');
 }

@@ -1,41 +1,41 @@
 /**
- * `dfc cutover` (guide step 6): one transaction that takes ACCESS EXCLUSIVE on every legacy table
- * with a short lock_timeout (retried with backoff, so the application never queues behind us for
- * longer than that), drains the remaining captured changes, moves legacy relations to the
- * rollback schemas and the shadow relations into place, advances sequences, carries ownership and
- * grants, replaces functions, starts reverse capture, validates — and commits only if the
- * validation passes. Otherwise it rolls back and the database is exactly as before.
+ * `dfc cutover` (guide step 6), as a plan (engine/cutover-plan.ts): one transaction — the
+ * 'cutover-locks' steps, run by the core runner and retried whole with jittered backoff — takes
+ * ACCESS EXCLUSIVE on every legacy table with a short lock_timeout (so the application never
+ * queues behind us for longer than that), reads the application surface, drains the last
+ * captured changes, records the rollback point, moves legacy relations to the rollback schemas and
+ * the shadow relations into place, advances sequences, replaces functions, carries ownership,
+ * grants and the surface, starts reverse capture, validates — and commits only if the validation
+ * passes. Otherwise it rolls back and the database is exactly as before. After the commit, out of
+ * the lock: application sessions reset (on request), materialized views refreshed.
  */
 import type pg from 'pg';
 import { recordOperation } from '../bookkeeping.js';
-import type { Faults } from '../core/faults.js';
-import { connect } from '../db/connection.js';
+import { type Faults, NO_FAULTS } from '../core/faults.js';
+import { runPlan } from '../core/runner.js';
+import { describePlan, type StepDescription, type TxMode } from '../core/step.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
-import { backoffMs as backoff, DEFAULT_SESSION_POLICY, sleep } from '../db/session.js';
-import { DfcError, sqlstate } from '../errors.js';
+import { Session, sessionPolicy } from '../db/session.js';
+import { DfcError } from '../errors.js';
 import { V2 } from '../schema/v2/index.js';
-import { INSTALL_SCHEMAS, type V2Definition } from '../schema/v2/model.js';
-import * as render from '../schema/v2/render.js';
-import { quoteIdent } from '../sql/sql.js';
+import type { V2Definition } from '../schema/v2/model.js';
 import { allTables } from './build.js';
-import { createCaptureTriggerSql, dropCaptureSql } from './capture.js';
-import { applySurface, type CarryResult, readSurface, type Surface } from './carry.js';
+import type { CarryResult } from './carry.js';
 import { mappedTables } from './consolidate.js';
+import { cutoverInstance, instanceJournal, planCutover } from './cutover-plan.js';
 import type { EventSink } from './events.js';
-import { type QuarantineReport, quarantineReport, refuseLateRows } from './late-rows.js';
+import type { QuarantineReport } from './late-rows.js';
 import type { MappedTable } from './mapping.js';
-import { DF_SCHEMAS, legacyLiveOf, liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA, shadowOf } from './names.js';
-import { assertSamePrivileges, type PrivilegeMatrix, privilegeMatrix } from './privileges.js';
-import { applyCaptureBatch, drain } from './reconcile.js';
-import { recordRollbackPoint } from './rollback-points.js';
-import {
-  columnTypeChanges,
-  endQueuedStatements,
-  resetAppSessions,
-  type SessionReset,
-  type TypeChange,
-} from './sessions.js';
-import { activeRun } from './state.js';
+import { legacyLiveOf, type Rel, SHADOW_SCHEMA, shadowOf } from './names.js';
+import { columnTypeChanges, type SessionReset, type TypeChange } from './sessions.js';
+import { activeRun, type RunRow } from './state.js';
+import { type CutoverContext, freshAttempt, type ValidationCheck } from './steps/cutover-context.js';
+
+export type { ValidationCheck } from './steps/cutover-context.js';
+export { validateInTransaction } from './steps/cutover-validate.js';
+
+/** Defaults of the cutover's lock discipline. */
+export const CUTOVER_DEFAULTS = { lockTimeoutMs: 1000, attempts: 20 };
 
 export interface CutoverOptions {
   lockTimeoutMs?: number;
@@ -67,179 +67,164 @@ export interface CutoverResult {
   sessions: SessionReset | null;
 }
 
-export interface ValidationCheck {
-  check: string;
-  passed: boolean;
-  details?: unknown;
+export interface CutoverPlanReport {
+  /** the run's state: the plan runs only from ready_for_cutover */
+  state: string;
+  ready: boolean;
+  lockTimeoutMs: number;
+  attempts: number;
+  steps: { id: string; phase: string; tx: TxMode; description: StepDescription }[];
+  typeChanges: TypeChange[];
+}
+
+interface Prepared {
+  run: RunRow | undefined;
+  ctx: CutoverContext;
+  plan: ReturnType<typeof planCutover>;
+}
+
+/** What the plan is built from: the run, the legacy tables present, what to lock, the legacy matviews. */
+async function prepare(session: Session, opts: CutoverOptions, emit: EventSink): Promise<Prepared> {
+  const v2 = opts.v2 ?? V2;
+  const { lockTimeoutMs, attempts } = session.policy;
+  const c = session.client;
+  const run = await activeRun(c);
+  const present = await legacyTablesPresent(c, mappedTables(v2));
+  // legacy views and materialized views that v2 replaces move too: lock them with the tables,
+  // under the same timeout, so a long reader of one cannot stall the locked part
+  const views = await c.query<{ schema: 'public' | 'auth'; name: string; kind: string }>(
+    `SELECT lv.nspname AS schema, lc.relname AS name, lc.relkind AS kind
+       FROM pg_class lc JOIN pg_namespace lv ON lv.oid = lc.relnamespace
+      WHERE lv.nspname IN ('public','auth') AND lc.relkind IN ('v','m')
+        AND EXISTS (SELECT 1 FROM pg_class sc JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                     WHERE sc.relname = lc.relname AND sn.nspname = ANY ($1) AND sc.relkind IN ('v','m'))
+      ORDER BY 1, 2`,
+    [Object.values(SHADOW_SCHEMA)],
+  );
+  const toLock: Rel[] = [
+    ...present.map((t) => legacyLiveOf(t.def)),
+    ...views.rows.filter((r) => r.kind === 'v').map((r) => ({ schema: r.schema, name: r.name })),
+    ...allTables(v2).map((t) => shadowOf(t)),
+  ];
+  const matviews = views.rows
+    .filter((r) => r.kind === 'm')
+    .map((r) => ({ rel: { schema: r.schema, name: r.name }, schema: r.schema }));
+  const resetAppSessions = Boolean(opts.resetAppSessions);
+  const ctx: CutoverContext = {
+    session,
+    runId: run?.run_id ?? '',
+    emit,
+    faults: opts.faults ?? NO_FAULTS,
+    v2,
+    onInvalid: run?.on_invalid ?? 'abort',
+    present,
+    toLock,
+    matviews,
+    lockTimeoutMs,
+    resetAppSessions,
+    resetWaitMs: opts.resetWaitMs,
+    attempt: freshAttempt(),
+    sessions: null,
+  };
+  const plan = planCutover({
+    lockTimeoutMs,
+    attempts,
+    toLock: toLock.length,
+    matviews: matviews.length,
+    resetAppSessions,
+  });
+  return { run, ctx, plan };
+}
+
+function cutoverPolicy(opts: CutoverOptions) {
+  return sessionPolicy({
+    lockTimeoutMs: opts.lockTimeoutMs ?? CUTOVER_DEFAULTS.lockTimeoutMs,
+    attempts: opts.attempts ?? CUTOVER_DEFAULTS.attempts,
+  });
+}
+
+/**
+ * `dfc cutover --dry-run`: the plan `dfc cutover` runs, step by step, from the live catalog;
+ * changes nothing.
+ */
+export async function planCutoverDry(url: string, opts: CutoverOptions = {}): Promise<CutoverPlanReport> {
+  const session = await Session.open(url, 'dfc-cutover-plan', cutoverPolicy(opts));
+  try {
+    await session.client.query('BEGIN READ ONLY');
+    const { run, ctx, plan } = await prepare(session, opts, () => {});
+    const typeChanges = await columnTypeChanges(session.client, ctx.v2);
+    await session.client.query('ROLLBACK');
+    return {
+      state: run?.state ?? 'none',
+      ready: run?.state === 'ready_for_cutover',
+      lockTimeoutMs: ctx.lockTimeoutMs,
+      attempts: session.policy.attempts,
+      steps: describePlan(plan),
+      typeChanges,
+    };
+  } finally {
+    await session.close();
+  }
 }
 
 export async function cutover(url: string, opts: CutoverOptions = {}): Promise<CutoverResult> {
-  const v2 = opts.v2 ?? V2;
   const emit: EventSink = opts.onEvent ?? (() => {});
-  const policy = {
-    ...DEFAULT_SESSION_POLICY,
-    lockTimeoutMs: opts.lockTimeoutMs ?? 1000,
-    attempts: opts.attempts ?? 20,
-  };
-  const c = await connect(url, 'dfc-cutover');
+  const session = await Session.open(url, 'dfc-cutover', cutoverPolicy(opts));
+  const c = session.client;
   try {
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
-    const run = await activeRun(c);
+    const { run, ctx, plan } = await prepare(session, opts, emit);
     if (run?.state !== 'ready_for_cutover')
       throw new DfcError(
         'CONSOLIDATION_01',
         `no consolidation is ready for cutover (state: ${run?.state ?? 'none'})`,
-        {
-          fix: 'run `dfc consolidate` until it reports ready_for_cutover',
-        },
+        { fix: 'run `dfc consolidate` until it reports ready_for_cutover' },
       );
-    const all = mappedTables(v2);
-    const present = await legacyTablesPresent(c, all);
-    // legacy views and materialized views that v2 replaces move too: lock them with the tables,
-    // under the same timeout, so a long reader of one cannot stall the locked part
-    const views = await c.query<{ rel: string; kind: string; schema: string }>(
-      `SELECT format('%I.%I', lv.nspname, lc.relname) AS rel, lc.relkind AS kind, lv.nspname AS schema
-         FROM pg_class lc JOIN pg_namespace lv ON lv.oid = lc.relnamespace
-        WHERE lv.nspname IN ('public','auth') AND lc.relkind IN ('v','m')
-          AND EXISTS (SELECT 1 FROM pg_class sc JOIN pg_namespace sn ON sn.oid = sc.relnamespace
-                       WHERE sc.relname = lc.relname AND sn.nspname = ANY ($1) AND sc.relkind IN ('v','m'))`,
-      [Object.values(SHADOW_SCHEMA)],
-    );
-    const toLock = [
-      ...present.map((t) => q(legacyLiveOf(t.def))),
-      ...views.rows.filter((r) => r.kind === 'v').map((r) => r.rel),
-      ...allTables(v2).map((t) => q(shadowOf(t))),
-    ];
-    let privilegesBefore: PrivilegeMatrix | undefined;
-    let surface: Surface | undefined;
-    for (let attempt = 1; ; attempt++) {
-      // keep the backlog small so the locked part is short
-      await drain(c, present, 'forward', { runId: run.run_id });
-      await c.query('BEGIN');
-      try {
-        // lock_timeout bounds each lock wait; statement_timeout bounds the whole LOCK of all tables,
-        // so what the application can queue behind is the timeout, not tables × timeout
-        await c.query(`SET LOCAL lock_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
-        await c.query(`SET LOCAL statement_timeout = ${Math.floor(policy.lockTimeoutMs)}`);
-        await c.query(`LOCK TABLE ${toLock.join(', ')} IN ACCESS EXCLUSIVE MODE`);
-        // carry (issue 8): the application surface and privilege matrix, before anything moves
-        privilegesBefore = await privilegeMatrix(c);
-        surface = await readSurface(
-          c,
-          present.map((t) => t.captureName.forward),
-        );
-        // materialized views cannot be LOCKed: moving them out takes their lock, under the same timeouts
-        for (const s of DF_SCHEMAS) {
-          await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(ROLLBACK_SCHEMA[s])} CASCADE`);
-          await c.query(`CREATE SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[s])}`);
-        }
-        for (const m of views.rows.filter((r) => r.kind === 'm'))
-          await c.query(
-            `ALTER MATERIALIZED VIEW ${m.rel} SET SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[m.schema as 'public' | 'auth'])}`,
-          );
-      } catch (e) {
-        await c.query('ROLLBACK').catch(() => {});
-        const busy = sqlstate(e) === '55P03' || sqlstate(e) === '57014';
-        if (busy && attempt < policy.attempts) {
-          const wait = backoff(policy, attempt - 1);
-          emit({ type: 'retry', what: 'cutover locks', attempt, waitMs: Math.round(wait) });
-          await sleep(wait);
-          continue;
-        }
-        if (busy)
-          throw new DfcError(
-            'CONSOLIDATION_03',
-            `cutover could not lock the legacy tables within ${policy.lockTimeoutMs} ms in ${attempt} attempts; nothing was changed`,
-            {
-              fix: 'find the long transactions holding locks (pg_stat_activity, pg_locks) or retry at a quieter time with --lock-timeout / --attempts',
-              cause: e,
-            },
-          );
-        throw e;
-      }
-      const lockedAt = Date.now();
-      const lockedAtDb = (await c.query<{ t: string }>('SELECT clock_timestamp()::text AS t')).rows[0]!.t;
-      try {
-        await c.query('SET LOCAL lock_timeout = 0');
-        await c.query('SET LOCAL statement_timeout = 0');
-        const drained = await drainInTransaction(c, present, run.run_id);
-        // rollback: the point is recorded in this transaction, so it exists exactly when the cutover commits
-        const rollbackPoint = await recordRollbackPoint(c, run.run_id, present);
-        // carry (issue 8): late unconvertible rows, the application surface, the privilege matrix
-        await refuseLateRows(c, run.run_id, run.on_invalid, present);
-        const typeChanges = await columnTypeChanges(c, v2);
-        await swap(c, v2, present);
-        const carried = await applySurface(c, surface!);
-        await assertSamePrivileges(
-          privilegesBefore!,
-          await privilegeMatrix(c, undefined, undefined, privilegesBefore!.roles),
-        );
-        const quarantine = await quarantineReport(c, run.run_id, present, 'after_cutover');
-        const validation = await validateInTransaction(c, v2);
-        if (opts.faults?.failValidation)
-          validation.push({ check: 'forced failure (test hook)', passed: false });
-        const failed = validation.filter((v) => !v.passed);
-        if (failed.length)
-          throw new DfcError(
-            'CONSOLIDATION_01',
-            `cutover validation failed: ${failed.map((f) => f.check).join('; ')}; rolled back, nothing changed`,
-            {
-              fix: 'inspect the failed checks (details in --json), fix the cause, then run `dfc cutover` again',
-              details: { validation },
-            },
-          );
-        await c.query(
-          `UPDATE consolidation.engine_runs SET state = 'cut_over', cutover_at = now(), updated_at = now() WHERE run_id = $1`,
-          [run.run_id],
-        );
-        const queued = opts.resetAppSessions ? await endQueuedStatements(c) : 0;
-        await c.query('COMMIT');
-        const sessions = opts.resetAppSessions
-          ? await resetAppSessions(c, lockedAtDb, queued, opts.resetWaitMs)
-          : null;
-        const lockHeldMs = Date.now() - lockedAt;
-        await c.query('UPDATE consolidation.engine_runs SET cutover_ms = $2 WHERE run_id = $1', [
-          run.run_id,
-          lockHeldMs,
-        ]);
-        await recordOperation(c, {
-          runId: run.run_id,
-          phase: 'phase4_cutover',
-          type: 'atomic_cutover',
-          target: 'schema',
-          status: 'completed',
-          durationSeconds: lockHeldMs / 1000,
-          details: { attempts: attempt, drained },
-        });
-        await afterCutover(c, emit);
-        return {
-          runId: run.run_id,
-          attempts: attempt,
-          lockHeldMs,
-          drainedUnderLock: drained,
-          validation,
-          rollbackPoint,
-          carried,
-          quarantine,
-          typeChanges,
-          sessions,
-        };
-      } catch (e) {
-        await c.query('ROLLBACK').catch(() => {});
-        await recordOperation(c, {
-          runId: run.run_id,
-          phase: 'phase4_cutover',
-          type: 'atomic_cutover',
-          target: 'schema',
-          status: 'failed',
-          details: { error: String(e) },
-        }).catch(() => {});
-        throw e;
-      }
+    let result: Awaited<ReturnType<typeof runPlan>>;
+    try {
+      result = await runPlan(plan, ctx, instanceJournal<CutoverContext>(await cutoverInstance(ctx)));
+    } catch (e) {
+      await recordOperation(c, {
+        runId: run.run_id,
+        phase: 'phase4_cutover',
+        type: 'atomic_cutover',
+        target: 'schema',
+        status: 'failed',
+        details: { error: String(e) },
+      }).catch(() => {});
+      throw e;
     }
+    const locked = result.locked[0]!;
+    const a = ctx.attempt;
+    const lockHeldMs = locked.committedAt - a.lockedAt;
+    await c.query('UPDATE consolidation.engine_runs SET cutover_ms = $2 WHERE run_id = $1', [
+      run.run_id,
+      lockHeldMs,
+    ]);
+    await recordOperation(c, {
+      runId: run.run_id,
+      phase: 'phase4_cutover',
+      type: 'atomic_cutover',
+      target: 'schema',
+      status: 'completed',
+      durationSeconds: lockHeldMs / 1000,
+      details: { attempts: locked.attempts, drained: a.drained },
+    });
+    return {
+      runId: run.run_id,
+      attempts: locked.attempts,
+      lockHeldMs,
+      drainedUnderLock: a.drained,
+      validation: a.validation,
+      rollbackPoint: a.rollbackPoint,
+      carried: a.carried!,
+      quarantine: a.quarantine!,
+      typeChanges: a.typeChanges,
+      sessions: ctx.sessions,
+    };
   } finally {
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
-    await c.end().catch(() => {});
+    await session.close();
   }
 }
 
@@ -250,209 +235,4 @@ async function legacyTablesPresent(c: pg.ClientBase, all: MappedTable[]): Promis
   );
   const names = new Set(r.rows.map((x) => x.name));
   return all.filter((t) => names.has(t.captureName.forward));
-}
-
-async function drainInTransaction(c: pg.ClientBase, tables: MappedTable[], runId: string): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const n = await applyCaptureBatch(c, tables, 'forward', 10000, { inTransaction: true, runId });
-    total += n;
-    if (n === 0) return total;
-  }
-}
-
-/** The moves, in one transaction under the locks. No rename: only SET SCHEMA. */
-async function swap(c: pg.ClientBase, v2: V2Definition, present: MappedTable[]): Promise<void> {
-  for (const t of present) await c.query(dropCaptureSql(legacyLiveOf(t.def), 'forward'));
-  // remember what legacy functions looked like, for rollback
-  await c.query(
-    `UPDATE consolidation.engine_runs SET legacy_functions = (
-       SELECT jsonb_agg(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname IN ('public','auth') AND p.prokind = 'f'
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))
-     WHERE state = 'ready_for_cutover'`,
-  );
-  // relations present in the shadow move in; same-named live relations move out first
-  const shadowRels = await c.query<{ schema: string; name: string; kind: string }>(
-    `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind AS kind FROM pg_class cl
-       JOIN pg_namespace n ON n.oid = cl.relnamespace
-      WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','p','v','m')`,
-    [Object.values(SHADOW_SCHEMA)],
-  );
-  const kindWord = (k: string) => (k === 'v' ? 'VIEW' : k === 'm' ? 'MATERIALIZED VIEW' : 'TABLE');
-  const liveSchemaOf = (shadow: string) => DF_SCHEMAS.find((s) => SHADOW_SCHEMA[s] === shadow)!;
-  const liveKinds = await c.query<{ schema: string; name: string; kind: string }>(
-    `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind AS kind FROM pg_class cl
-       JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname IN ('public','auth') AND cl.relkind IN ('r','p','v','m')`,
-  );
-  const live = new Map(liveKinds.rows.map((r) => [`${r.schema}.${r.name}`, r.kind]));
-  // views first: they depend on tables but move independently (they follow OIDs)
-  const order = (k: string) => (k === 'v' ? 0 : k === 'm' ? 1 : 2);
-  for (const r of [...shadowRels.rows].sort((a, b) => order(a.kind) - order(b.kind))) {
-    const s = liveSchemaOf(r.schema);
-    const liveKind = live.get(`${s}.${r.name}`);
-    if (liveKind)
-      await c.query(
-        `ALTER ${kindWord(liveKind)} ${quoteIdent(s)}.${quoteIdent(r.name)} SET SCHEMA ${quoteIdent(ROLLBACK_SCHEMA[s])}`,
-      );
-  }
-  for (const r of shadowRels.rows) {
-    const s = liveSchemaOf(r.schema);
-    await c.query(
-      `ALTER ${kindWord(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} SET SCHEMA ${quoteIdent(s)}`,
-    );
-  }
-  // sequences continue where legacy's stopped
-  for (const t of allTables(v2))
-    for (const col of t.columns)
-      if (col.ownedSequence) {
-        const legacySeq = `${quoteIdent(ROLLBACK_SCHEMA[t.schema])}.${quoteIdent(col.ownedSequence)}`;
-        const liveSeq = `${quoteIdent(t.schema)}.${quoteIdent(col.ownedSequence)}`;
-        const exists = await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [legacySeq]);
-        if (exists.rows[0]?.ok)
-          await c.query(
-            `SELECT setval('${liveSeq.replaceAll("'", "''")}', last_value, is_called) FROM ${legacySeq}`,
-          );
-      }
-  // functions in their v2 form (same signatures as legacy, so CREATE OR REPLACE)
-  await c.query('SET LOCAL search_path = public');
-  await c.query(v2.functions);
-  for (const t of allTables(v2))
-    for (const trg of t.triggers) await c.query(render.triggerSql(t, trg, INSTALL_SCHEMAS));
-  await c.query(v2.epilogue(INSTALL_SCHEMAS));
-  // ownership and grants the application's roles rely on
-  for (const t of present) {
-    const legacy = { schema: ROLLBACK_SCHEMA[t.def.legacy.schema], name: t.def.legacy.name };
-    const acl = await c.query<{ owner: string; grants: { grantee: string; privilege: string }[] | null }>(
-      `SELECT pg_get_userbyid(cl.relowner) AS owner,
-              (SELECT jsonb_agg(jsonb_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
-                                                   'privilege', a.privilege_type))
-                 FROM aclexplode(cl.relacl) a WHERE a.grantee <> cl.relowner) AS grants
-         FROM pg_class cl WHERE cl.oid = $1::regclass`,
-      [q(legacy)],
-    );
-    const row = acl.rows[0];
-    if (!row) continue;
-    await c.query(`ALTER TABLE ${q(liveOf(t.def))} OWNER TO ${quoteIdent(row.owner)}`);
-    for (const g of row.grants ?? [])
-      await c.query(
-        `GRANT ${g.privilege} ON ${q(liveOf(t.def))} TO ${g.grantee === 'PUBLIC' ? 'PUBLIC' : quoteIdent(g.grantee)}`,
-      );
-  }
-  for (const t of allTables(v2))
-    await c.query(`ALTER TABLE ${q(liveOf(t))} RESET (autovacuum_enabled, toast.autovacuum_enabled)`);
-  // writes to v2 now flow back to the rollback copy
-  for (const t of present) await c.query(createCaptureTriggerSql(t, liveOf(t.def), 'reverse'));
-  await c.query(
-    `DO $$ BEGIN
-       IF to_regclass('public.schema_version_info') IS NOT NULL THEN
-         INSERT INTO public.schema_version_info (version_number, version_name, baseline_date, migration_count, consolidation_completed, notes)
-         VALUES ('2.0', 'Consolidated Schema v2 (online consolidation)', now(), 17, true,
-                 'consolidated from legacy 000001-000017 by dfc; legacy tables kept in dfc_rollback_public/dfc_rollback_auth')
-         ON CONFLICT (version_number) DO UPDATE SET consolidation_completed = true, baseline_date = now(), notes = EXCLUDED.notes;
-       END IF;
-     END $$`,
-  );
-}
-
-/** Checks run inside the cutover transaction; cheap and independent of table size. */
-export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition): Promise<ValidationCheck[]> {
-  const checks: ValidationCheck[] = [];
-  const backlog = await c.query<{ n: string }>(
-    `SELECT count(*) AS n FROM consolidation.capture_log WHERE direction = 'forward'`,
-  );
-  checks.push({
-    check: 'forward capture fully applied',
-    passed: Number(backlog.rows[0]?.n) === 0,
-    details: backlog.rows[0],
-  });
-  const missing = await c.query<{ name: string }>(
-    `SELECT x.name FROM unnest($1::text[]) AS x(name) WHERE to_regclass(x.name) IS NULL`,
-    [allTables(v2).map((t) => q(liveOf(t)))],
-  );
-  checks.push({
-    check: 'every v2 table is in place',
-    passed: missing.rows.length === 0,
-    details: missing.rows,
-  });
-  const leftover = await c.query(
-    `SELECT cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','v','m')`,
-    [Object.values(SHADOW_SCHEMA)],
-  );
-  checks.push({
-    check: 'shadow schemas are empty',
-    passed: leftover.rows.length === 0,
-    details: leftover.rows,
-  });
-  const invalid = await c.query(
-    `SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
-      WHERE n.nspname IN ('public','auth') AND NOT (i.indisvalid AND i.indisready)`,
-  );
-  checks.push({ check: 'no invalid index', passed: invalid.rows.length === 0, details: invalid.rows });
-  const unvalidated = await c.query(
-    `SELECT cl.relname, k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
-      WHERE n.nspname IN ('public','auth') AND NOT k.convalidated`,
-  );
-  checks.push({
-    check: 'every constraint validated',
-    passed: unvalidated.rows.length === 0,
-    details: unvalidated.rows,
-  });
-  // nothing outside the rollback copy may still point at a legacy relation (views, FKs, triggers of other objects)
-  const dependents = await c.query(
-    `SELECT DISTINCT d.classid::regclass::text AS kind, d.objid, ref.relname AS legacy_relation
-       FROM pg_depend d JOIN pg_class ref ON ref.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
-      WHERE d.refclassid = 'pg_class'::regclass AND rn.nspname = ANY ($1) AND d.deptype IN ('n','a')
-        AND NOT EXISTS (  -- objects that are themselves part of the rollback copy
-          SELECT 1 FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_class'::regclass AND o.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_rewrite rw JOIN pg_class o ON o.oid = rw.ev_class JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_constraint k JOIN pg_class o ON o.oid = k.conrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_constraint'::regclass AND k.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_trigger tg JOIN pg_class o ON o.oid = tg.tgrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_policy po JOIN pg_class o ON o.oid = po.polrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_policy'::regclass AND po.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_attrdef ad JOIN pg_class o ON o.oid = ad.adrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid AND xn.nspname = ANY ($1))`,
-    [Object.values(ROLLBACK_SCHEMA)],
-  );
-  checks.push({
-    check: 'no object outside the rollback copy depends on a legacy relation',
-    passed: dependents.rows.length === 0,
-    details: dependents.rows,
-  });
-  const sm = await c.query<{ version: string; dirty: boolean }>(
-    'SELECT version, dirty FROM public.schema_migrations',
-  );
-  checks.push({
-    check: 'schema_migrations is clean at 17',
-    passed: sm.rows.length === 1 && Number(sm.rows[0]!.version) === 17 && !sm.rows[0]!.dirty,
-    details: sm.rows,
-  });
-  const noForward = await c.query(`SELECT tgname FROM pg_trigger WHERE tgname = 'dfc_capture_forward'`);
-  checks.push({ check: 'forward capture triggers removed', passed: noForward.rows.length === 0 });
-  return checks;
-}
-
-/** Out of the lock: bring the materialized views up to date and refresh planner statistics. */
-async function afterCutover(c: pg.ClientBase, emit: EventSink): Promise<void> {
-  const mv = await c.query<{ schema: string; name: string; unique_idx: boolean }>(
-    `SELECT n.nspname AS schema, cl.relname AS name,
-            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisunique) AS unique_idx
-       FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE cl.relkind = 'm' AND n.nspname IN ('public','auth')`,
-  );
-  for (const m of mv.rows) {
-    await c.query(
-      `REFRESH MATERIALIZED VIEW ${m.unique_idx ? 'CONCURRENTLY ' : ''}${quoteIdent(m.schema)}.${quoteIdent(m.name)}`,
-    );
-  }
-  await c.query('ANALYZE');
-  emit({ type: 'phase', phase: 'cut_over', message: 'cutover committed; materialized views refreshed' });
 }

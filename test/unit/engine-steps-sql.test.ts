@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { indexBuildSql, shadowCreateSql } from '../../src/engine/build.js';
 import { createCaptureTriggerSql, dropCaptureSql } from '../../src/engine/capture.js';
 import { mappedTables } from '../../src/engine/consolidate.js';
+import { lockSql } from '../../src/engine/steps/cutover-lock.js';
+import { rollbackSchemasSql } from '../../src/engine/steps/cutover-matviews.js';
+import { moveSql, moveStatements } from '../../src/engine/steps/cutover-move.js';
+import { setvalSql } from '../../src/engine/steps/cutover-sequences.js';
 import { V2 } from '../../src/schema/v2/index.js';
 
 const table = (name: string) => V2.tables.find((t) => t.name === name)!;
@@ -44,5 +48,64 @@ describe('engine step SQL', () => {
     expect(text.startsWith(`CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX "`)).toBe(true);
     expect(text).toContain(`"${index.name}" ON "dfc_shadow_public"."generated_domains" ${index.using}`);
     expect(text).not.toContain('CONCURRENTLY');
+  });
+
+  it('cutover:lock: one LOCK of every relation, identifiers quoted, no parameter', () => {
+    expect(
+      lockSql([
+        { schema: 'public', name: 'campaigns' },
+        { schema: 'public', name: 'v"x' },
+        { schema: 'dfc_shadow_public', name: 'campaigns' },
+      ]),
+    ).toEqual({
+      text: 'LOCK TABLE "public"."campaigns", "public"."v""x", "dfc_shadow_public"."campaigns" IN ACCESS EXCLUSIVE MODE',
+      values: [],
+    });
+    expect(rollbackSchemasSql().map((x) => x.text)).toEqual([
+      'DROP SCHEMA IF EXISTS "dfc_rollback_public" CASCADE',
+      'CREATE SCHEMA "dfc_rollback_public"',
+      'DROP SCHEMA IF EXISTS "dfc_rollback_auth" CASCADE',
+      'CREATE SCHEMA "dfc_rollback_auth"',
+    ]);
+  });
+
+  it('cutover:move: legacy out first (views, matviews, tables), then every shadow relation in, by SET SCHEMA only', () => {
+    const shadow = [
+      { schema: 'dfc_shadow_public', name: 'campaigns', kind: 'r' as const },
+      { schema: 'dfc_shadow_public', name: 'campaign_statistics', kind: 'm' as const },
+      { schema: 'dfc_shadow_auth', name: 'users', kind: 'r' as const },
+      { schema: 'dfc_shadow_public', name: 'v_active', kind: 'v' as const },
+      { schema: 'dfc_shadow_public', name: 'new_in_v2', kind: 'r' as const },
+    ];
+    const live = [
+      { schema: 'public', name: 'campaigns', kind: 'r' as const },
+      { schema: 'auth', name: 'users', kind: 'r' as const },
+      { schema: 'public', name: 'v_active', kind: 'v' as const },
+      { schema: 'public', name: 'unrelated', kind: 'r' as const },
+    ];
+    const statements = moveStatements(shadow, live);
+    expect(statements.map((x) => x.text)).toEqual([
+      'ALTER VIEW "public"."v_active" SET SCHEMA "dfc_rollback_public"',
+      'ALTER TABLE "public"."campaigns" SET SCHEMA "dfc_rollback_public"',
+      'ALTER TABLE "auth"."users" SET SCHEMA "dfc_rollback_auth"',
+      'ALTER TABLE "dfc_shadow_public"."campaigns" SET SCHEMA "public"',
+      'ALTER MATERIALIZED VIEW "dfc_shadow_public"."campaign_statistics" SET SCHEMA "public"',
+      'ALTER TABLE "dfc_shadow_auth"."users" SET SCHEMA "auth"',
+      'ALTER VIEW "dfc_shadow_public"."v_active" SET SCHEMA "public"',
+      'ALTER TABLE "dfc_shadow_public"."new_in_v2" SET SCHEMA "public"',
+    ]);
+    expect(statements.every((x) => x.values.length === 0)).toBe(true);
+    expect(moveSql('m', { schema: 'public', name: "o'dd" }, 'dfc_rollback_public').text).toBe(
+      `ALTER MATERIALIZED VIEW "public"."o'dd" SET SCHEMA "dfc_rollback_public"`,
+    );
+  });
+
+  it('cutover:sequences: setval with the live sequence as a regclass parameter', () => {
+    expect(
+      setvalSql({ schema: 'public', name: "s'q" }, { schema: 'dfc_rollback_public', name: "s'q" }),
+    ).toEqual({
+      text: `SELECT setval($1::regclass, last_value, is_called) FROM "dfc_rollback_public"."s'q"`,
+      values: [`"public"."s'q"`],
+    });
   });
 });

@@ -1,0 +1,200 @@
+/**
+ * The cutover plan (and rollback's, which shares its lock discipline): the steps of the one
+ * locked transaction in order, what runs before it and after its COMMIT. `dfc cutover` runs it,
+ * `dfc cutover --dry-run` prints its describe() output. The locked steps are 'cutover-locks'
+ * steps: the core runner opens their transaction, retries it whole under the plan's lock timeout
+ * with jittered backoff, and raises CONSOLIDATION_03 when the attempts run out — the one place
+ * for that discipline, for cutover and rollback alike.
+ */
+import { recordOperation } from '../bookkeeping.js';
+import type { Journal } from '../core/runner.js';
+import type { LockedGroup, Plan, RunContext } from '../core/step.js';
+import type { V2Definition } from '../schema/v2/model.js';
+import type { MappedTable } from './mapping.js';
+import { drain } from './reconcile.js';
+import type { RollbackPoint } from './rollback-points.js';
+import { markStep } from './state.js';
+import { cutoverCarryStep } from './steps/cutover-carry.js';
+import { AFTER_CUTOVER_PHASE, CUTOVER_PHASE, type CutoverContext } from './steps/cutover-context.js';
+import { cutoverDrainStep } from './steps/cutover-drain.js';
+import { cutoverFunctionsStep } from './steps/cutover-functions.js';
+import { cutoverGrantsStep } from './steps/cutover-grants.js';
+import { cutoverLateRowsStep } from './steps/cutover-late-rows.js';
+import { cutoverLockStep } from './steps/cutover-lock.js';
+import { cutoverMarkStep } from './steps/cutover-mark.js';
+import { cutoverMatviewsStep } from './steps/cutover-matviews.js';
+import { cutoverMoveStep } from './steps/cutover-move.js';
+import { cutoverRefreshStep } from './steps/cutover-refresh.js';
+import { cutoverResetSessionsStep } from './steps/cutover-reset-sessions.js';
+import { cutoverReverseCaptureStep } from './steps/cutover-reverse-capture.js';
+import { cutoverRollbackPointStep } from './steps/cutover-rollback-point.js';
+import { cutoverSequencesStep } from './steps/cutover-sequences.js';
+import { cutoverSurfaceStep } from './steps/cutover-surface.js';
+import { cutoverValidateStep } from './steps/cutover-validate.js';
+import { ROLLBACK_PHASE, type RollbackContext } from './steps/rollback-context.js';
+import { rollbackDrainStep } from './steps/rollback-drain.js';
+import { rollbackLockStep } from './steps/rollback-lock.js';
+import { rollbackMarkStep, rollbackRefreshStep } from './steps/rollback-mark.js';
+import { rollbackMoveStep } from './steps/rollback-move.js';
+import {
+  rollbackForwardCaptureStep,
+  rollbackFunctionsStep,
+  rollbackSequencesStep,
+  sequencePairs,
+} from './steps/rollback-restore.js';
+import { rollbackValidateStep } from './steps/rollback-validate.js';
+
+export interface LockDiscipline {
+  lockTimeoutMs: number;
+  attempts: number;
+}
+
+/**
+ * Before each attempt, outside any transaction: apply the captured backlog (big batches, then
+ * small ones until a batch comes back short) so only a handful of changes is left for under the lock.
+ */
+export async function drainToAHandful(
+  ctx: RunContext,
+  tables: MappedTable[],
+  direction: 'forward' | 'reverse',
+): Promise<number> {
+  const c = ctx.session.client;
+  const runId = direction === 'forward' ? ctx.runId : undefined;
+  const big = await drain(c, tables, direction, { runId });
+  const small = await drain(c, tables, direction, { runId, batch: 50, maxRounds: 20 });
+  if (big + small) ctx.emit({ type: 'capture', applied: big + small });
+  return big + small;
+}
+
+/** The locked group of a plan: lock timeout, attempts and what runs before each attempt. */
+export function cutoverLocks<C extends RunContext>(
+  what: string,
+  d: LockDiscipline,
+  beforeAttempt: (ctx: C) => Promise<void>,
+): LockedGroup<C> {
+  return { what, lockTimeoutMs: d.lockTimeoutMs, attempts: d.attempts, beforeAttempt };
+}
+
+export interface CutoverPlanInput extends LockDiscipline {
+  /** relations the LOCK names */
+  toLock: number;
+  matviews: number;
+  resetAppSessions: boolean;
+}
+
+export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
+  return {
+    name: 'cutover',
+    locked: cutoverLocks<CutoverContext>(
+      'the cutover (legacy tables, their views and the shadow)',
+      input,
+      async (ctx) => {
+        await drainToAHandful(ctx, ctx.present, 'forward');
+      },
+    ),
+    phases: [
+      {
+        id: CUTOVER_PHASE,
+        title: 'phase 4: atomic cutover (one transaction)',
+        steps: [
+          cutoverLockStep(input.toLock),
+          cutoverSurfaceStep(),
+          cutoverMatviewsStep(input.matviews),
+          cutoverDrainStep(),
+          // before the moves: the point records what is about to move in and out
+          cutoverRollbackPointStep(),
+          cutoverLateRowsStep(),
+          cutoverMoveStep(),
+          cutoverSequencesStep(),
+          cutoverFunctionsStep(),
+          cutoverGrantsStep(),
+          cutoverReverseCaptureStep(),
+          cutoverCarryStep(),
+          cutoverValidateStep(),
+          cutoverMarkStep(input.resetAppSessions),
+        ],
+      },
+      {
+        id: AFTER_CUTOVER_PHASE,
+        title: 'after the commit, out of the lock',
+        steps: [...(input.resetAppSessions ? [cutoverResetSessionsStep()] : []), cutoverRefreshStep()],
+      },
+    ],
+  };
+}
+
+/** Rollback through a point: the cutover in reverse, under the same locked-group discipline. */
+export function planRollback(
+  point: RollbackPoint,
+  v2: V2Definition,
+  input: LockDiscipline & { toLock: number; tables: number },
+): Plan<RollbackContext> {
+  return {
+    name: 'rollback',
+    locked: cutoverLocks<RollbackContext>(
+      'the rollback (v2 tables, their views and the copy)',
+      input,
+      async (ctx) => {
+        await drainToAHandful(ctx, ctx.tables, 'reverse');
+      },
+    ),
+    phases: [
+      {
+        id: ROLLBACK_PHASE,
+        title: `rollback through ${point.id} (one transaction)`,
+        steps: [
+          rollbackLockStep(input.toLock),
+          rollbackDrainStep(),
+          rollbackMoveStep(point.details.movedIn, point.details.movedOut),
+          rollbackSequencesStep(sequencePairs(v2).length),
+          rollbackFunctionsStep(point.details.functions.length),
+          rollbackForwardCaptureStep(input.tables),
+          rollbackValidateStep(),
+          rollbackMarkStep(),
+        ],
+      },
+      { id: 'rollback_after', title: 'after the commit, out of the lock', steps: [rollbackRefreshStep()] },
+    ],
+  };
+}
+
+/**
+ * The journal of one instance of a plan on a run: step ids are recorded as `<instance>/<step>` in
+ * the run's steps_done (with a monitoring.migration_operations row), and only this instance's
+ * entries count as done. A cutover rolled back and cut over again is a new instance, so it runs
+ * every step again; a crashed instance resumes its own.
+ */
+export function instanceJournal<C extends RunContext>(instance: string): Journal<C> {
+  const prefix = `${instance}/`;
+  return {
+    async done(ctx) {
+      const r = await ctx.session.client.query<{ steps_done: string[] }>(
+        'SELECT steps_done FROM consolidation.engine_runs WHERE run_id = $1',
+        [ctx.runId],
+      );
+      const all = r.rows[0]?.steps_done ?? [];
+      return new Set(all.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length)));
+    },
+    async record(ctx, step, seconds, details) {
+      await markStep(ctx.session.client, ctx.runId, prefix + step.id);
+      await recordOperation(ctx.session.client, {
+        phase: step.phase,
+        type: step.id.split(':')[0]!,
+        target: step.id.split(':')[1] ?? 'schema',
+        status: 'completed',
+        durationSeconds: seconds,
+        runId: ctx.runId,
+        details: { instance, ...(details ?? {}) },
+      });
+    },
+  };
+}
+
+/** Which cutover of the run this is: one more than the rollback points it recorded (each committed cutover records one). */
+export async function cutoverInstance(ctx: RunContext): Promise<string> {
+  const r = await ctx.session.client.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM consolidation.rollback_points WHERE run_id = $1',
+    [ctx.runId],
+  );
+  return `cutover.${(r.rows[0]?.n ?? 0) + 1}`;
+}

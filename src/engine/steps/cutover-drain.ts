@@ -1,0 +1,26 @@
+/** cutover:drain — under the locks, apply the last captured changes (nothing new can arrive). */
+import type { Step } from '../../core/step.js';
+import { applyCaptureBatch } from '../reconcile.js';
+import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
+
+export function cutoverDrainStep(): Step<CutoverContext> {
+  return {
+    id: 'cutover:drain',
+    phase: CUTOVER_PHASE,
+    tx: 'cutover-locks',
+    describe: () => ({
+      summary:
+        'apply the captured changes left (a handful: the backlog is drained outside the lock before each attempt)',
+    }),
+    async run(ctx) {
+      for (;;) {
+        const n = await applyCaptureBatch(ctx.session.client, ctx.present, 'forward', 10000, {
+          inTransaction: true,
+          runId: ctx.runId,
+        });
+        ctx.attempt.drained += n;
+        if (n === 0) return { drained: ctx.attempt.drained };
+      }
+    },
+  };
+}

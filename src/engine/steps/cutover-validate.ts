@@ -1,0 +1,128 @@
+/**
+ * cutover:validate — checks inside the cutover transaction, cheap and independent of table size:
+ * the COMMIT happens only if every one passes (the fault seam's failValidation adds a failing one).
+ */
+import type pg from 'pg';
+import type { Step } from '../../core/step.js';
+import { DfcError } from '../../errors.js';
+import type { V2Definition } from '../../schema/v2/model.js';
+import { allTables } from '../build.js';
+import { quarantineReport } from '../late-rows.js';
+import { liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
+import { CUTOVER_PHASE, type CutoverContext, type ValidationCheck } from './cutover-context.js';
+
+export function cutoverValidateStep(): Step<CutoverContext> {
+  return {
+    id: 'cutover:validate',
+    phase: CUTOVER_PHASE,
+    tx: 'cutover-locks',
+    describe: () => ({
+      summary:
+        'validate in the transaction (forward log applied, every v2 table in place, shadow empty, no invalid index, every constraint validated, nothing depends on a legacy relation, schema_migrations clean at 17, forward capture gone); quarantine reconciled',
+    }),
+    async run(ctx) {
+      const c = ctx.session.client;
+      ctx.attempt.quarantine = await quarantineReport(c, ctx.runId, ctx.present, 'after_cutover');
+      const validation = await validateInTransaction(c, ctx.v2);
+      if (ctx.faults.failValidation) validation.push({ check: 'forced failure (test hook)', passed: false });
+      ctx.attempt.validation = validation;
+      const failed = validation.filter((v) => !v.passed);
+      if (failed.length)
+        throw new DfcError(
+          'CONSOLIDATION_01',
+          `cutover validation failed: ${failed.map((f) => f.check).join('; ')}; rolled back, nothing changed`,
+          {
+            fix: 'inspect the failed checks (details in --json), fix the cause, then run `dfc cutover` again',
+            details: { validation },
+          },
+        );
+      return { checks: validation.length };
+    },
+  };
+}
+
+/** Checks run inside the cutover transaction; cheap and independent of table size. */
+export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition): Promise<ValidationCheck[]> {
+  const checks: ValidationCheck[] = [];
+  const backlog = await c.query<{ n: string }>(
+    `SELECT count(*) AS n FROM consolidation.capture_log WHERE direction = 'forward'`,
+  );
+  checks.push({
+    check: 'forward capture fully applied',
+    passed: Number(backlog.rows[0]?.n) === 0,
+    details: backlog.rows[0],
+  });
+  const missing = await c.query<{ name: string }>(
+    `SELECT x.name FROM unnest($1::text[]) AS x(name) WHERE to_regclass(x.name) IS NULL`,
+    [allTables(v2).map((t) => q(liveOf(t)))],
+  );
+  checks.push({
+    check: 'every v2 table is in place',
+    passed: missing.rows.length === 0,
+    details: missing.rows,
+  });
+  const leftover = await c.query(
+    `SELECT cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','v','m')`,
+    [Object.values(SHADOW_SCHEMA)],
+  );
+  checks.push({
+    check: 'shadow schemas are empty',
+    passed: leftover.rows.length === 0,
+    details: leftover.rows,
+  });
+  const invalid = await c.query(
+    `SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+      WHERE n.nspname IN ('public','auth') AND NOT (i.indisvalid AND i.indisready)`,
+  );
+  checks.push({ check: 'no invalid index', passed: invalid.rows.length === 0, details: invalid.rows });
+  const unvalidated = await c.query(
+    `SELECT cl.relname, k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE n.nspname IN ('public','auth') AND NOT k.convalidated`,
+  );
+  checks.push({
+    check: 'every constraint validated',
+    passed: unvalidated.rows.length === 0,
+    details: unvalidated.rows,
+  });
+  // nothing outside the rollback copy may still point at a legacy relation (views, FKs, triggers of other objects)
+  const dependents = await c.query(
+    `SELECT DISTINCT d.classid::regclass::text AS kind, d.objid, ref.relname AS legacy_relation
+       FROM pg_depend d JOIN pg_class ref ON ref.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
+      WHERE d.refclassid = 'pg_class'::regclass AND rn.nspname = ANY ($1) AND d.deptype IN ('n','a')
+        AND NOT EXISTS (  -- objects that are themselves part of the rollback copy
+          SELECT 1 FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_class'::regclass AND o.oid = d.objid AND xn.nspname = ANY ($1))
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_rewrite rw JOIN pg_class o ON o.oid = rw.ev_class JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid AND xn.nspname = ANY ($1))
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_constraint k JOIN pg_class o ON o.oid = k.conrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_constraint'::regclass AND k.oid = d.objid AND xn.nspname = ANY ($1))
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_trigger tg JOIN pg_class o ON o.oid = tg.tgrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid AND xn.nspname = ANY ($1))
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_policy po JOIN pg_class o ON o.oid = po.polrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_policy'::regclass AND po.oid = d.objid AND xn.nspname = ANY ($1))
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_attrdef ad JOIN pg_class o ON o.oid = ad.adrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+           WHERE d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid AND xn.nspname = ANY ($1))`,
+    [Object.values(ROLLBACK_SCHEMA)],
+  );
+  checks.push({
+    check: 'no object outside the rollback copy depends on a legacy relation',
+    passed: dependents.rows.length === 0,
+    details: dependents.rows,
+  });
+  const sm = await c.query<{ version: string; dirty: boolean }>(
+    'SELECT version, dirty FROM public.schema_migrations',
+  );
+  checks.push({
+    check: 'schema_migrations is clean at 17',
+    passed: sm.rows.length === 1 && Number(sm.rows[0]!.version) === 17 && !sm.rows[0]!.dirty,
+    details: sm.rows,
+  });
+  const noForward = await c.query(`SELECT tgname FROM pg_trigger WHERE tgname = 'dfc_capture_forward'`);
+  checks.push({ check: 'forward capture triggers removed', passed: noForward.rows.length === 0 });
+  return checks;
+}

@@ -1,0 +1,36 @@
+/**
+ * rollback:lock — the cutover's lock discipline in reverse: one LOCK of the v2 tables, the v2 views
+ * and the copy, bounded by lock_timeout and statement_timeout; then the shadow schemas and the v2
+ * materialized views moved into them (their lock under the short lock_timeout left in force).
+ */
+import type { Step } from '../../core/step.js';
+import { build, ident, sql } from '../../sql/sql.js';
+import { SHADOW_SCHEMA } from '../names.js';
+import { relOf } from '../rollback-points.js';
+import { lockSql } from './cutover-lock.js';
+import { moveSql } from './cutover-move.js';
+import { freshRollbackAttempt, ROLLBACK_PHASE, type RollbackContext } from './rollback-context.js';
+
+export function rollbackLockStep(count: number): Step<RollbackContext> {
+  return {
+    id: 'rollback:lock',
+    phase: ROLLBACK_PHASE,
+    tx: 'cutover-locks',
+    describe: () => ({
+      summary: `BEGIN; lock_timeout and statement_timeout = the lock timeout; LOCK ${count} relations (v2 tables, the v2 views and the copy) IN ACCESS EXCLUSIVE MODE (retried with backoff on timeout); v2 materialized views to the shadow schemas`,
+    }),
+    async run(ctx) {
+      const c = ctx.session.client;
+      ctx.attempt = freshRollbackAttempt();
+      await ctx.session.setLocalTimeouts(ctx.lockTimeoutMs, ctx.lockTimeoutMs);
+      await c.query(lockSql(ctx.toLock));
+      ctx.attempt.lockedAt = Date.now();
+      await ctx.session.setLocalTimeouts(ctx.lockTimeoutMs, ctx.session.policy.statementTimeoutMs);
+      for (const s of Object.values(SHADOW_SCHEMA))
+        await c.query(build(sql`CREATE SCHEMA IF NOT EXISTS ${ident(s)}`));
+      const matviews = ctx.point.details.movedIn.filter((x) => x.kind === 'm');
+      for (const m of matviews) await c.query(moveSql('m', relOf(m, 'live'), SHADOW_SCHEMA[m.schema]));
+      return { locked: ctx.toLock.length, matviews: matviews.length };
+    },
+  };
+}
