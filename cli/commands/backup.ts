@@ -118,7 +118,9 @@ export function registerBackup(program: Command): void {
     );
   cmd
     .command('restore <name>')
-    .description('rebuild the backup in an empty or new database; commits only if every checksum matches')
+    .description(
+      'rebuild the backup (an incremental: its base + chain) in an empty or new database; commits only if every checksum matches',
+    )
     .requiredOption(
       '--into-database <db>',
       'target database on the same server (created if missing; must be empty)',
@@ -137,7 +139,7 @@ export function registerBackup(program: Command): void {
           emit(
             opts,
             { event: 'backup.restored', ...res },
-            `restored ${res.backupId} into ${res.database}: ${res.tables} tables, ${res.rows} rows, checksums match (${res.seconds.toFixed(1)} s)${res.catalogDifferences ? `; catalog differences: ${res.catalogDifferences.length}` : ''}${res.skipped.length ? `\n  skipped: ${res.skipped.join('\n  skipped: ')}` : ''}`,
+            `restored ${res.backupId}${res.chain ? ` (chain ${res.chain.join(' → ')})` : ''} into ${res.database}: ${res.tables} tables, ${res.rows} rows, checksums match (${res.seconds.toFixed(1)} s)${res.catalogDifferences ? `; catalog differences: ${res.catalogDifferences.length}` : ''}${res.skipped.length ? `\n  skipped: ${res.skipped.join('\n  skipped: ')}` : ''}`,
           );
         } finally {
           r.stop();

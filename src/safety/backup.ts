@@ -323,6 +323,12 @@ export async function incrementalBackup(
       'SELECT safety.create_incremental_backup($1, $2) AS r',
       [base, name],
     );
+    // the catalog at this snapshot, so a restore of this incremental reports catalog differences
+    const catalog = await readCatalog(c, ['public', 'auth']);
+    await c.query(
+      `UPDATE safety.backup_registry SET details = details || jsonb_build_object('catalog', $2::jsonb, 'made_by', 'dfc') WHERE backup_id = $1`,
+      [name, JSON.stringify(catalog)],
+    );
     await c.query('COMMIT');
     return r.rows[0]!.r;
   } catch (e) {

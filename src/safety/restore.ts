@@ -1,7 +1,8 @@
 /**
  * `dfc backup restore NAME --into-database DB [--from-dir DIR]`: rebuild DomainFlow's schemas and
  * rows in an empty database from an in-database backup (streamed from its dfc_backup_* schema) or
- * from an archive (checked file by file against its manifest first). Everything is one transaction
+ * from an archive (checked file by file against its manifest first); an incremental backup from its
+ * chain (base + incrementals, src/safety/chain.ts). Everything is one transaction
  * on the target; the row counts and checksums are compared inside it and it commits only when every
  * table matches the backup. A database this call created is dropped again on failure.
  *
@@ -19,7 +20,7 @@ import { connect, withClient } from '../db/connection.js';
 import { databaseUrl, dropDatabase } from '../db/databases.js';
 import type { EventSink } from '../engine/events.js';
 import { type Catalog, diffCatalogs, readCatalog } from '../schema/catalog.js';
-import { build, ident, join, quoteIdent, sql } from '../sql/sql.js';
+import { build, ident, join, quoteIdent, type SqlFragment, sql } from '../sql/sql.js';
 import {
   type BackupManifest,
   checkArchive,
@@ -27,6 +28,7 @@ import {
   type ManifestTable,
   type SchemaDdl,
 } from './archive.js';
+import { chainState, checkChain, composedSelect, resolveChain } from './chain.js';
 import { backupError, classifyBackupFailure, progress, tableChecksum } from './common.js';
 
 export interface RestoreOptions {
@@ -48,6 +50,8 @@ export interface RestoreResult {
   catalogDifferences: string[] | null;
   /** owner/grant/policy statements that could not apply here (e.g. a role that does not exist) */
   skipped: string[];
+  /** an incremental backup: the backups it was composed from, newest first (null for a full one) */
+  chain: string[] | null;
 }
 
 interface Source {
@@ -55,6 +59,8 @@ interface Source {
   ddl: SchemaDdl;
   sequences: BackupManifest['sequences'];
   catalog?: Catalog;
+  /** an incremental's chain, newest first */
+  chain?: string[];
   /** stream one table's rows into the target's COPY */
   copyInto(t: ManifestTable, columns: string[], target: pg.ClientBase): Promise<void>;
   close(): Promise<void>;
@@ -103,17 +109,46 @@ async function databaseSource(url: string, name: string): Promise<Source> {
         'run dfc backup verify NAME, or restore another backup',
       );
     const d = b.details as { ddl?: SchemaDdl; sequences?: BackupManifest['sequences']; catalog?: Catalog };
-    if ((b.details as { base?: string }).base)
-      throw backupError(
-        `backup "${name}" is incremental`,
-        'restore its base backup; incremental restore is not supported yet',
-      );
     if (!d.ddl)
       throw backupError(
         `backup "${name}" has no recorded schema`,
         'take a new backup with dfc backup create',
       );
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const close = async () => {
+      await c.query('COMMIT').catch(() => {});
+      await c.end().catch(() => {});
+    };
+    const stream = async (
+      select: SqlFragment,
+      t: ManifestTable,
+      columns: string[],
+      target: pg.ClientBase,
+    ) => {
+      const cols = join(columns.map((x) => ident(x)));
+      const inn = build(sql`COPY ${ident({ schema: t.schema, name: t.name })} (${cols}) FROM STDIN`);
+      await pipeline(
+        c.query(copyTo(build(sql`COPY (${select}) TO STDOUT`).text)),
+        target.query(copyFrom(inn.text)),
+      );
+    };
+    if ((b.details as { base?: string }).base) {
+      // incremental: base + chain, checked before the target is touched
+      const chain = await resolveChain(c, name);
+      await checkChain(c, name, chain);
+      const state = await chainState(c, chain[0]!);
+      return {
+        tables: b.tables.map((t) => ({ ...t, ...(state[t.table] ?? { rows: 0, checksum: '0' }) })),
+        ddl: d.ddl,
+        sequences: d.sequences ?? [],
+        catalog: d.catalog,
+        chain: chain.map((l) => l.backup_id),
+        async copyInto(t, columns, target) {
+          await stream(await composedSelect(c, name, chain, t.table, columns), t, columns, target);
+        },
+        close,
+      };
+    }
     return {
       tables: b.tables,
       ddl: d.ddl,
@@ -121,16 +156,14 @@ async function databaseSource(url: string, name: string): Promise<Source> {
       catalog: d.catalog,
       async copyInto(t, columns, target) {
         const cols = join(columns.map((x) => ident(x)));
-        const out = build(
-          sql`COPY (SELECT ${cols} FROM ${ident({ schema: b.location, name: t.copy })}) TO STDOUT`,
+        await stream(
+          sql`SELECT ${cols} FROM ${ident({ schema: b.location, name: t.copy })}`,
+          t,
+          columns,
+          target,
         );
-        const inn = build(sql`COPY ${ident({ schema: t.schema, name: t.name })} (${cols}) FROM STDIN`);
-        await pipeline(c.query(copyTo(out.text)), target.query(copyFrom(inn.text)));
       },
-      close: async () => {
-        await c.query('COMMIT').catch(() => {});
-        await c.end().catch(() => {});
-      },
+      close,
     };
   } catch (e) {
     await c.end().catch(() => {});
@@ -256,6 +289,7 @@ export async function restoreBackup(url: string, name: string, opts: RestoreOpti
         checksumsMatch: true,
         catalogDifferences,
         skipped: [...skipped, ...source.ddl.skipped],
+        chain: source.chain ?? null,
       };
     } catch (e) {
       await t.query('ROLLBACK').catch(() => {});

@@ -235,6 +235,78 @@ describe('dfc backup', () => {
     );
   });
 
+  it('restores an incremental (base + chain, removed keys applied) to the source exactly as it stood; a broken chain restores nothing', async () => {
+    const url = await freshDatabase('seeded', 'bk');
+    await createBackup(url, { name: 'base' });
+    const q = (text: string, values: unknown[] = []) => withClient(url, (c) => c.query(text, values));
+    const firstIds = async (table: string, n: number) =>
+      (await q(`SELECT id::text FROM ${table} ORDER BY id LIMIT ${n}`)).rows.map((r) => r.id as string);
+    const personas = await firstIds('public.personas', 2);
+    const logs = await firstIds('public.audit_logs', 4);
+    const [a, b] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b'];
+    // base -> inc1: updates, deletes, inserts
+    await q(`UPDATE public.personas SET name = name || ' v2' WHERE id = ANY ($1::uuid[])`, [personas]);
+    await q('DELETE FROM public.audit_logs WHERE id = ANY ($1::uuid[])', [logs.slice(0, 3)]);
+    await q(
+      `INSERT INTO public.audit_logs (id, action, entity_type, timestamp) VALUES ($1, 'inc1_a', 'test', now()), ($2, 'inc1_b', 'test', now())`,
+      [a, b],
+    );
+    const inc1 = await incrementalBackup(url, 'base', { name: 'inc1' });
+    expect(inc1).toMatchObject({ base: 'base', changed_rows: 4, removed_rows: 3 });
+    // inc1 -> inc2: a row of inc1 changed again, one deleted, a persona reverted to its base value,
+    // a key deleted in inc1 inserted again, a base row deleted
+    await q(`UPDATE public.audit_logs SET action = 'inc2_a' WHERE id = $1`, [a]);
+    await q('DELETE FROM public.audit_logs WHERE id = $1', [b]);
+    await q(`UPDATE public.personas SET name = left(name, -3) WHERE id = $1`, [personas[0]]);
+    await q(
+      `INSERT INTO public.audit_logs (id, action, entity_type, timestamp) VALUES ($1, 'inc2_again', 'test', now())`,
+      [logs[0]],
+    );
+    await q('DELETE FROM public.audit_logs WHERE id = $1', [logs[3]]);
+    const expected = domainflowOnly(await dataChecksums(url));
+    const inc2 = await incrementalBackup(url, 'latest', { name: 'inc2' });
+    expect(inc2).toMatchObject({ base: 'inc1', removed_rows: 2 });
+    // writes after inc2 must not appear in its restore
+    await q(`UPDATE public.campaigns SET name = name || ' later'`);
+    const target = `${dbName(url)}_inc`;
+    const target2 = `${dbName(url)}_inc_bad`;
+    try {
+      const r = await restoreBackup(url, 'inc2', { intoDatabase: target });
+      expect(r.chain).toEqual(['inc2', 'inc1', 'base']);
+      expect(r.catalogDifferences).toEqual([]);
+      expect(domainflowOnly(await dataChecksums(urlFor(target)))).toEqual(expected);
+      const restored = await withClient(urlFor(target), (c) =>
+        c.query(`SELECT id::text, action FROM public.audit_logs WHERE entity_type = 'test' ORDER BY action`),
+      );
+      expect(restored.rows).toEqual([
+        { id: a, action: 'inc2_a' },
+        { id: logs[0], action: 'inc2_again' },
+      ]);
+      // a base changed after it was taken: refused before the target exists
+      await q(`UPDATE dfc_backup_base.public__personas SET name = 'tampered' WHERE id = $1`, [personas[1]]);
+      await expectCode(
+        restoreBackup(url, 'inc2', { intoDatabase: target2 }),
+        'CONSOLIDATION_02',
+        /chain is broken: its base "base" was changed after it was taken: public.personas/,
+      );
+      expect(await dbExists(target2)).toBe(false);
+      // a base dropped
+      await q('DROP SCHEMA dfc_backup_base CASCADE');
+      await expectCode(
+        restoreBackup(url, 'inc2', { intoDatabase: target2 }),
+        'CONSOLIDATION_02',
+        /chain is broken: its base "base" was dropped/,
+      );
+      expect(await dbExists(target2)).toBe(false);
+      const cli = await dfc(['--database-url', url, 'backup', 'restore', 'inc2', '--into-database', target2]);
+      expect(cli.code).not.toBe(0);
+      expect(await dbExists(target2)).toBe(false);
+    } finally {
+      await dropDatabase(adminUrl(), target);
+      await dropDatabase(adminUrl(), target2);
+    }
+  });
+
   it('fails with CONSOLIDATION_02 naming an unwritable directory and leaves nothing behind', async () => {
     const url = await freshDatabase('seeded', 'bk');
     const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bk-'));
