@@ -89,6 +89,7 @@ export {
 } from './migrate/runner.js';
 export { type TraceReport, traceMigration } from './migrate/trace.js';
 export { type MigrationVerifyReport, verifyMigrations } from './migrate/verify.js';
+export { type MonitorDuringOptions, monitorDuring } from './monitor/during.js';
 export {
   monitorCheck,
   monitorDashboard,

@@ -17,6 +17,7 @@ import {
 } from '../../src/index.js';
 import { cutoverLines, quarantineLines, typeChangeLines } from '../carry-render.js';
 import { engineRenderer } from '../engine-render.js';
+import { monitored, monitorInterval, noMonitor } from '../monitoring.js';
 import { whole } from '../options.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
@@ -63,6 +64,8 @@ export function registerConsolidate(program: Command): void {
       '--follow',
       'once ready_for_cutover, keep applying captured changes until the cutover (it yields the lock to it) or Ctrl-C',
     )
+    .addOption(noMonitor())
+    .addOption(monitorInterval())
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
@@ -77,20 +80,22 @@ export function registerConsolidate(program: Command): void {
           });
         const r = engineRenderer(Boolean(opts.json));
         try {
-          const result = await consolidate(url, {
-            batchSize: opts.batchSize,
-            onInvalid: opts.onInvalid as InvalidPolicy,
-            throttle: {
-              batchDelayMs: opts.batchDelay,
-              maxActiveSessions: opts.throttleActive,
-              maxLockWaits: opts.throttleLockWaits,
-              maxReplicationLagMs: opts.throttleLag,
-            },
-            session: { lockTimeoutMs: opts.maxLockWait, statementTimeoutMs: opts.statementTimeout },
-            onEvent: r.onEvent,
-            // the one test seam the shipped CLI reads (README: DFC_FAULT)
-            faults: parseFaults(process.env.DFC_FAULT),
-          });
+          const result = await monitored(opts, url, 'consolidate', r.onEvent, (onEvent) =>
+            consolidate(url, {
+              batchSize: opts.batchSize,
+              onInvalid: opts.onInvalid as InvalidPolicy,
+              throttle: {
+                batchDelayMs: opts.batchDelay,
+                maxActiveSessions: opts.throttleActive,
+                maxLockWaits: opts.throttleLockWaits,
+                maxReplicationLagMs: opts.throttleLag,
+              },
+              session: { lockTimeoutMs: opts.maxLockWait, statementTimeoutMs: opts.statementTimeout },
+              onEvent,
+              // the one test seam the shipped CLI reads (README: DFC_FAULT)
+              faults: parseFaults(process.env.DFC_FAULT),
+            }),
+          );
           r.stop();
           emit(
             opts,
@@ -197,6 +202,8 @@ export function registerConsolidate(program: Command): void {
       '--reset-app-sessions',
       "after commit, end the application's sessions (idle at once, busy when their statement ends) so clients with cached prepared statements reconnect",
     )
+    .addOption(noMonitor())
+    .addOption(monitorInterval())
     .action(
       action(async (opts) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
@@ -211,11 +218,9 @@ export function registerConsolidate(program: Command): void {
           return plan.ready ? 0 : 1;
         }
         const r = engineRenderer(Boolean(opts.json));
-        const result = await cutover(url, {
-          ...options,
-          onEvent: r.onEvent,
-          faults: parseFaults(process.env.DFC_FAULT),
-        });
+        const result = await monitored(opts, url, 'cutover', r.onEvent, (onEvent) =>
+          cutover(url, { ...options, onEvent, faults: parseFaults(process.env.DFC_FAULT) }),
+        );
         emit(
           opts,
           { event: 'cutover.done', ...result },

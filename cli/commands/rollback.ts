@@ -10,6 +10,7 @@ import {
   testRollback,
 } from '../../src/index.js';
 import { engineRenderer } from '../engine-render.js';
+import { monitored, monitorInterval, noMonitor } from '../monitoring.js';
 import { InvalidOption, whole } from '../options.js';
 import { emit } from '../output.js';
 import { action } from '../run.js';
@@ -88,18 +89,22 @@ export function registerRollback(program: Command): void {
       20,
     )
     .option('--skip-checksums', 'skip the row comparison before locking (structural checks still run)')
+    .addOption(noMonitor())
+    .addOption(monitorInterval())
     .action(
       action(async (opts, point: string) => {
         const { url } = await resolveTarget({ databaseUrl: opts.databaseUrl });
         const r = engineRenderer(Boolean(opts.json));
         try {
-          const res = await executeRollback(url, point, {
-            reason: opts.reason,
-            lockTimeoutMs: opts.lockTimeout,
-            attempts: opts.attempts,
-            skipChecksums: Boolean(opts.skipChecksums),
-            onEvent: r.onEvent,
-          });
+          const res = await monitored(opts, url, 'rollback', r.onEvent, (onEvent) =>
+            executeRollback(url, point, {
+              reason: opts.reason,
+              lockTimeoutMs: opts.lockTimeout,
+              attempts: opts.attempts,
+              skipChecksums: Boolean(opts.skipChecksums),
+              onEvent,
+            }),
+          );
           r.stop();
           emit(
             opts,

@@ -19,6 +19,17 @@ export type EngineEvent =
   | { type: 'throttle'; reason: string }
   | { type: 'capture'; applied: number; backlog?: number }
   | { type: 'retry'; what: string; attempt: number; waitMs: number }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  /** a monitoring sample taken while the command ran (src/monitor/during.ts) */
+  | {
+      type: 'sample';
+      phase: string;
+      activeConnections: number | null;
+      waitingLocks: number | null;
+      longestLockWaitSeconds: number | null;
+      captureBacklog: number | null;
+      progressPct: number | null;
+      alerts: string[];
+    };
 
 export type EventSink = (e: EngineEvent) => void;

@@ -59,7 +59,14 @@ export function parseThresholds(items: string[] = []): ThresholdOverrides {
 
 async function sampleWith(c: pg.ClientBase, phase?: string): Promise<Sample> {
   const r = await c.query('SELECT monitoring.collect_system_metrics($1) AS r', [phase ?? null]);
-  const out = r.rows[0].r as { system_metric_id: string; alerts: Alert[] };
+  return sampleOf(c, r.rows[0].r);
+}
+
+/** collect_system_metrics' answer with the row it recorded */
+async function sampleOf(
+  c: pg.ClientBase,
+  out: { system_metric_id: string; alerts: Alert[] },
+): Promise<Sample> {
   const m = await c.query('SELECT * FROM monitoring.system_metrics WHERE id = $1', [out.system_metric_id]);
   return { systemMetricId: String(out.system_metric_id), alerts: out.alerts, metrics: m.rows[0] };
 }
@@ -96,14 +103,20 @@ export async function startSampler(
     intervalMs?: number;
     phase?: string;
     thresholds?: ThresholdOverrides;
+    /** report the first sample and sample once more when stopped: a cutover of a second still leaves a before and after */
+    edges?: boolean;
     onSample?: (s: Sample) => void;
     onError?: (e: unknown) => void;
   } = {},
 ): Promise<Sampler> {
   const c = await connect(url, 'dfc-monitor');
   await ensureBookkeeping(c);
-  await c.query('SELECT monitoring.start_migration_monitoring($1)', [opts.name ?? 'consolidation']);
+  const started = await c.query('SELECT monitoring.start_migration_monitoring($1) AS r', [
+    opts.name ?? 'consolidation',
+  ]);
   await applyOverrides(c, opts.thresholds);
+  // start_migration_monitoring took the first sample
+  if (opts.edges) opts.onSample?.(await sampleOf(c, started.rows[0].r.first_sample));
   let n = 1;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -125,6 +138,13 @@ export async function startSampler(
       stopped = true;
       if (timer) clearTimeout(timer);
       await inflight;
+      if (opts.edges)
+        await sampleWith(c, opts.phase)
+          .then((s) => {
+            n++;
+            opts.onSample?.(s);
+          })
+          .catch((e) => opts.onError?.(e));
       await c.end().catch(() => {});
       return n;
     },
