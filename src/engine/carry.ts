@@ -77,12 +77,31 @@ const KIND_WORD: Record<string, string> = {
  * Read the surface of every relation in public/auth that v2 replaces (its name exists in a
  * shadow schema), and every foreign object attached to the legacy tables. Before the moves.
  */
-export async function readSurface(c: pg.ClientBase, legacyTables: string[]): Promise<Surface> {
+export interface CarryOptions {
+  /**
+   * Rollback (carry back, engine/carry-back.ts): the live relations are v2's and their counterparts
+   * the rollback copy, which kept its own owner, ACL, RLS, triggers and policies from before the
+   * cutover; only what followed v2 (other applications' views and foreign keys, publication
+   * membership, triggers/rules/policies made during the window) goes back.
+   */
+  back?: boolean;
+  /** `schema.table.trigger` / `schema.table.policy` keys that belong to the live side's own schema (v2's, when back) */
+  ownTriggers?: string[];
+  ownPolicies?: string[];
+  /** `schema.name` of views that belong to the live side's schema (v2's, when back) */
+  ownViews?: string[];
+}
+
+export async function readSurface(
+  c: pg.ClientBase,
+  legacyTables: string[],
+  opts: CarryOptions = {},
+): Promise<Surface> {
   // fully qualified deparsing: the definitions are replayed after the moves
   const prev = await c.query<{ p: string }>(`SELECT current_setting('search_path') AS p`);
   await c.query(`SET LOCAL search_path = pg_catalog`);
   try {
-    const shadow = Object.values(SHADOW_SCHEMA);
+    const counterparts = Object.values(opts.back ? ROLLBACK_SCHEMA : SHADOW_SCHEMA);
     // row filters and column lists of publications exist from PostgreSQL 15 (pg_publication_rel.prqual/prattrs)
     const v = await c.query<{ v: number }>(`SELECT current_setting('server_version_num')::int AS v`);
     const publicationFilters = capabilitiesOf(v.rows[0]!.v).publicationRowFilters
@@ -112,39 +131,72 @@ export async function readSurface(c: pg.ClientBase, legacyTables: string[]): Pro
          FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
         WHERE n.nspname IN ('public', 'auth') AND cl.relkind IN ('r','p','v','m','S','f')
           AND EXISTS (SELECT 1 FROM pg_class sc JOIN pg_namespace sn ON sn.oid = sc.relnamespace
-                       WHERE sc.relname = cl.relname AND sn.nspname = ('dfc_shadow_' || n.nspname) AND sn.nspname = ANY ($1))`,
-      [shadow],
+                       WHERE sc.relname = cl.relname AND sn.nspname = ($2 || n.nspname) AND sn.nspname = ANY ($1))`,
+      [counterparts, opts.back ? 'dfc_rollback_' : 'dfc_shadow_'],
     );
-    const foreign = await readForeign(c, legacyTables);
+    const foreign = await readForeign(c, legacyTables, opts);
     return { rels: rels.rows, foreign };
   } finally {
     await c.query(`SELECT set_config('search_path', $1, true)`, [prev.rows[0]!.p]);
   }
 }
 
-async function readForeign(c: pg.ClientBase, legacyTables: string[]): Promise<ForeignObject[]> {
+async function readForeign(
+  c: pg.ClientBase,
+  legacyTables: string[],
+  opts: CarryOptions,
+): Promise<ForeignObject[]> {
   const out: ForeignObject[] = [];
-  const trg = await c.query<{ name: string; on: string; ddl: string; enabled: string; key: string }>(
+  const prefix = opts.back ? 'dfc_rollback_' : 'dfc_shadow_';
+  const own = new Set([...(opts.back ? [] : DOMAINFLOW_TRIGGERS), ...(opts.ownTriggers ?? [])]);
+  // `onTarget`: the relation the statement will land on already has a trigger of that name
+  const trg = await c.query<{
+    name: string;
+    on: string;
+    ddl: string;
+    enabled: string;
+    key: string;
+    onTarget: boolean;
+    sameOnTarget: boolean;
+  }>(
     `SELECT quote_ident(t.tgname) AS name, format('%I.%I', n.nspname, cl.relname) AS on, pg_get_triggerdef(t.oid) AS ddl,
-            t.tgenabled AS enabled, n.nspname || '.' || cl.relname || '.' || t.tgname AS key
+            t.tgenabled AS enabled, n.nspname || '.' || cl.relname || '.' || t.tgname AS key,
+            EXISTS (SELECT 1 FROM pg_trigger x JOIN pg_class xc ON xc.oid = x.tgrelid JOIN pg_namespace xn ON xn.oid = xc.relnamespace
+                     WHERE xn.nspname = $2 || n.nspname AND xc.relname = cl.relname AND x.tgname = t.tgname) AS "onTarget",
+            EXISTS (SELECT 1 FROM pg_trigger x JOIN pg_class xc ON xc.oid = x.tgrelid JOIN pg_namespace xn ON xn.oid = xc.relnamespace
+                     WHERE xn.nspname = $2 || n.nspname AND xc.relname = cl.relname AND x.tgname = t.tgname
+                       AND x.tgfoid = t.tgfoid) AS "sameOnTarget"
        FROM pg_trigger t JOIN pg_class cl ON cl.oid = t.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
        JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
       WHERE NOT t.tgisinternal AND n.nspname || '.' || cl.relname = ANY ($1) AND pn.nspname <> 'consolidation'`,
-    [legacyTables],
+    [legacyTables, prefix],
   );
   for (const t of trg.rows) {
-    if (DOMAINFLOW_TRIGGERS.includes(t.key)) continue;
+    if (own.has(t.key)) continue;
+    // back: the rollback copy kept the original of every trigger the cutover carried
+    if (opts.back && t.onTarget) continue;
     const state = { D: 'DISABLE', A: 'ENABLE ALWAYS', R: 'ENABLE REPLICA' }[t.enabled];
     const extra = state ? `ALTER TABLE ${t.on} ${state} TRIGGER ${t.name}` : undefined;
-    out.push({ kind: 'trigger', name: t.name, on: t.on, ddl: t.ddl, extra });
+    // forward again (after a rollback): v2 still has the copy carried the first time (same name,
+    // same function); replace it. A v2 trigger of that name calls v2's function: CREATE refuses it.
+    const ddl =
+      !opts.back && t.sameOnTarget ? `DROP TRIGGER IF EXISTS ${t.name} ON ${t.on}; ${t.ddl}` : t.ddl;
+    out.push({ kind: 'trigger', name: t.name, on: t.on, ddl, extra });
   }
-  const rules = await c.query<{ name: string; on: string; ddl: string }>(
-    `SELECT quote_ident(rw.rulename) AS name, format('%I.%I', n.nspname, cl.relname) AS on, pg_get_ruledef(rw.oid) AS ddl
+  const rules = await c.query<{ name: string; on: string; ddl: string; onTarget: boolean }>(
+    `SELECT quote_ident(rw.rulename) AS name, format('%I.%I', n.nspname, cl.relname) AS on, pg_get_ruledef(rw.oid) AS ddl,
+            EXISTS (SELECT 1 FROM pg_rewrite x JOIN pg_class xc ON xc.oid = x.ev_class JOIN pg_namespace xn ON xn.oid = xc.relnamespace
+                     WHERE xn.nspname = $2 || n.nspname AND xc.relname = cl.relname AND x.rulename = rw.rulename) AS "onTarget"
        FROM pg_rewrite rw JOIN pg_class cl ON cl.oid = rw.ev_class JOIN pg_namespace n ON n.oid = cl.relnamespace
       WHERE rw.rulename <> '_RETURN' AND n.nspname || '.' || cl.relname = ANY ($1)`,
-    [legacyTables],
+    [legacyTables, prefix],
   );
-  for (const r of rules.rows) out.push({ kind: 'rule', name: r.name, on: r.on, ddl: r.ddl });
+  for (const r of rules.rows) {
+    if (opts.back && r.onTarget) continue;
+    // pg_get_ruledef starts 'CREATE RULE': replace the copy a first cutover left on v2
+    const ddl = r.ddl.startsWith('CREATE RULE ') ? `CREATE OR REPLACE RULE ${r.ddl.slice(12)}` : r.ddl;
+    out.push({ kind: 'rule', name: r.name, on: r.on, ddl });
+  }
   // every policy on a legacy table that v2 does not define itself (by name)
   const pol = await c.query<{ name: string; on: string; ddl: string }>(
     `SELECT quote_ident(po.policyname) AS name, format('%I.%I', po.schemaname, po.tablename) AS on,
@@ -155,8 +207,9 @@ async function readForeign(c: pg.ClientBase, legacyTables: string[]): Promise<Fo
        FROM pg_policies po
       WHERE po.schemaname || '.' || po.tablename = ANY ($1)
         AND NOT EXISTS (SELECT 1 FROM pg_policy sp JOIN pg_class sc ON sc.oid = sp.polrelid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
-                         WHERE sn.nspname = 'dfc_shadow_' || po.schemaname AND sc.relname = po.tablename AND sp.polname = po.policyname)`,
-    [legacyTables],
+                         WHERE sn.nspname = $2 || po.schemaname AND sc.relname = po.tablename AND sp.polname = po.policyname)
+        AND NOT (po.schemaname || '.' || po.tablename || '.' || po.policyname = ANY ($3))`,
+    [legacyTables, prefix, opts.ownPolicies ?? []],
   );
   for (const p of pol.rows) out.push({ kind: 'policy', name: p.name, on: p.on, ddl: p.ddl });
   // views of other applications over legacy tables (DomainFlow's own views are rebuilt by v2)
@@ -175,7 +228,7 @@ async function readForeign(c: pg.ClientBase, legacyTables: string[]): Promise<Fo
   );
   const seen = new Set<string>();
   for (const v of views.rows) {
-    if (DOMAINFLOW_VIEWS.includes(v.key) || seen.has(v.key)) continue;
+    if (DOMAINFLOW_VIEWS.includes(v.key) || opts.ownViews?.includes(v.key) || seen.has(v.key)) continue;
     seen.add(v.key);
     out.push({ kind: 'view', name: v.name, on: v.on, ddl: v.ddl });
   }
@@ -201,7 +254,11 @@ async function readForeign(c: pg.ClientBase, legacyTables: string[]): Promise<Fo
 }
 
 /** Re-apply the surface to the v2 relations now in place. Throws (the caller rolls back) on anything it cannot carry. */
-export async function applySurface(c: pg.ClientBase, s: Surface): Promise<CarryResult> {
+export async function applySurface(
+  c: pg.ClientBase,
+  s: Surface,
+  opts: Pick<CarryOptions, 'back'> = {},
+): Promise<CarryResult> {
   let grants = 0;
   let relations = 0;
   const failures: { kind: string; name: string; on: string; error: string }[] = [];
@@ -225,6 +282,21 @@ export async function applySurface(c: pg.ClientBase, s: Surface): Promise<CarryR
       return false;
     }
   };
+  /** the relation that moved out leaves the publication: subscribers keep receiving the table by its name */
+  const movePublication = async (
+    r: RelSurface,
+    p: NonNullable<RelSurface['publications']>[number],
+    movedTo: Record<string, string>,
+  ) => {
+    const rel = qn(r.schema, r.name);
+    const out = qn(movedTo[r.schema as 'public' | 'auth']!, r.name);
+    const cols = p.columns?.length ? ` (${p.columns.map(quoteIdent).join(', ')})` : '';
+    const where = p.rowFilter ? ` WHERE (${p.rowFilter})` : '';
+    await attempt(
+      { kind: 'publication', name: quoteIdent(p.pub), on: rel },
+      `ALTER PUBLICATION ${quoteIdent(p.pub)} DROP TABLE ${out}; ALTER PUBLICATION ${quoteIdent(p.pub)} ADD TABLE ${rel}${cols}${where}`,
+    );
+  };
   for (const r of s.rels) {
     const now = await c.query<{ oid: number | null; kind: string | null; owned: boolean }>(
       `SELECT cl.oid::int AS oid, cl.relkind AS kind,
@@ -238,6 +310,11 @@ export async function applySurface(c: pg.ClientBase, s: Surface): Promise<CarryR
     relations++;
     const rel = qn(r.schema, r.name);
     const word = KIND_WORD[v2.kind!] ?? 'TABLE';
+    if (opts.back) {
+      // the copy kept its own owner, ACL, RLS, options and comments: only publication membership followed v2
+      for (const p of r.publications ?? []) await movePublication(r, p, SHADOW_SCHEMA);
+      continue;
+    }
     // an owned sequence follows its table's owner
     if (!(v2.kind === 'S' && v2.owned)) await c.query(`ALTER ${word} ${rel} OWNER TO ${quoteIdent(r.owner)}`);
     // exactly legacy's ACL: first what v2's install granted to others, then legacy's entries
@@ -282,16 +359,7 @@ export async function applySurface(c: pg.ClientBase, s: Surface): Promise<CarryR
           { kind: 'statistics target', name: quoteIdent(st.column), on: rel },
           `ALTER TABLE ${rel} ALTER COLUMN ${quoteIdent(st.column)} SET STATISTICS ${Math.trunc(Number(st.target))}`,
         );
-      for (const p of r.publications ?? []) {
-        const rollback = qn(ROLLBACK_SCHEMA[r.schema as 'public' | 'auth'], r.name);
-        const cols = p.columns?.length ? ` (${p.columns.map(quoteIdent).join(', ')})` : '';
-        const where = p.rowFilter ? ` WHERE (${p.rowFilter})` : '';
-        // the rollback copy leaves the publication: subscribers keep receiving the table by its name
-        await attempt(
-          { kind: 'publication', name: quoteIdent(p.pub), on: rel },
-          `ALTER PUBLICATION ${quoteIdent(p.pub)} DROP TABLE ${rollback}; ALTER PUBLICATION ${quoteIdent(p.pub)} ADD TABLE ${rel}${cols}${where}`,
-        );
-      }
+      for (const p of r.publications ?? []) await movePublication(r, p, ROLLBACK_SCHEMA);
     }
     const hasComment = await c.query<{ d: string | null }>(`SELECT obj_description($1, 'pg_class') AS d`, [
       v2.oid,

@@ -31,6 +31,7 @@ import { cutoverRollbackPointStep } from './steps/cutover-rollback-point.js';
 import { cutoverSequencesStep } from './steps/cutover-sequences.js';
 import { cutoverSurfaceStep } from './steps/cutover-surface.js';
 import { cutoverValidateStep } from './steps/cutover-validate.js';
+import { rollbackCarryBackSteps } from './steps/rollback-carry-back.js';
 import { ROLLBACK_PHASE, type RollbackContext } from './steps/rollback-context.js';
 import { rollbackDrainStep } from './steps/rollback-drain.js';
 import { rollbackLockStep } from './steps/rollback-lock.js';
@@ -129,6 +130,7 @@ export function planRollback(
   v2: V2Definition,
   input: LockDiscipline & { toLock: number; tables: number },
 ): Plan<RollbackContext> {
+  const [readBack, carryBack] = rollbackCarryBackSteps(point.details.movedIn);
   return {
     name: 'rollback',
     locked: cutoverLocks<RollbackContext>(
@@ -145,10 +147,12 @@ export function planRollback(
         steps: [
           rollbackLockStep(input.toLock),
           rollbackDrainStep(),
+          readBack,
           rollbackMoveStep(point.details.movedIn, point.details.movedOut),
           rollbackSequencesStep(sequencePairs(v2).length),
           rollbackFunctionsStep(point.details.functions.length),
           rollbackForwardCaptureStep(input.tables),
+          carryBack,
           rollbackValidateStep(),
           rollbackMarkStep(),
         ],

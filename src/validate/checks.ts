@@ -297,7 +297,27 @@ FROM me`,
   };
 }
 
-function dependentsCheck(tables: string[]): ValidationCheck {
+/**
+ * v2's columns by the name the cutover's replayed DDL will resolve (`schema.table`, column, type):
+ * another application's object is carried when every DomainFlow column it uses exists in v2 under
+ * that name with the same type. Renamed tables have no row, so anything on them is not carried.
+ */
+function v2ColumnsValues(def = V2): string {
+  const rows = def.tables
+    .filter((t) => t.schema === t.legacy.schema && t.name === t.legacy.name)
+    .flatMap((t) =>
+      t.columns.map((c) => `(${lit(`${t.schema}.${t.name}`)}, ${lit(c.name)}, ${lit(c.type)})`),
+    );
+  return rows.join(',\n    ');
+}
+
+function v2PolicyNames(def = V2): string[] {
+  return def.tables.flatMap((t) =>
+    (t.rowLevelSecurity?.policies ?? []).map((p) => `${t.schema}.${t.name}.${p.name}`),
+  );
+}
+
+function dependentsCheck(tables: string[], def = V2): ValidationCheck {
   return {
     id: 'dependents',
     requires: [],
@@ -305,14 +325,29 @@ function dependentsCheck(tables: string[]): ValidationCheck {
     // view would look foreign
     needsCompleteLegacy: true,
     // `ddl` is the quoted statement the fix shows: object names of other applications may hold
-    // quotes, spaces or semicolons, and a fix that is pasted must drop that object and nothing else
+    // quotes, spaces or semicolons, and a fix that is pasted must drop that object and nothing else.
+    // `blocked` says why the cutover could not recreate it on v2 (a column it uses is gone or
+    // changes type); an object without it is carried by the cutover (engine/carry.ts).
     sql: `WITH df AS (
   SELECT c.oid, n.nspname || '.' || c.relname AS name, format('%I.%I', n.nspname, c.relname) AS qname
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY (${litArray(tables)})
-), found AS (
+), v2c (tbl, col, typ) AS (VALUES
+    ${v2ColumnsValues(def)}
+), uses AS (
+  -- every DomainFlow column an object uses, as pg_depend records it (views, rules, triggers' WHEN
+  -- and UPDATE OF, policies) plus the columns a foreign key references
+  SELECT d.classid, d.objid, df.name AS tbl, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS typ
+    FROM df JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = df.oid AND d.refobjsubid > 0
+    JOIN pg_attribute a ON a.attrelid = df.oid AND a.attnum = d.refobjsubid
+  UNION
+  SELECT 'pg_constraint'::regclass, con.oid, df.name, a.attname, format_type(a.atttypid, a.atttypmod)
+    FROM df JOIN pg_constraint con ON con.contype = 'f' AND con.confrelid = df.oid
+    JOIN pg_attribute a ON a.attrelid = df.oid AND a.attnum = ANY (con.confkey)
+), raw AS (
   SELECT DISTINCT 'view' AS kind, vn.nspname || '.' || v.relname AS object, df.name AS depends_on,
-         format('DROP VIEW %I.%I', vn.nspname, v.relname) AS ddl, format('%I.%I', vn.nspname, v.relname) AS qobject
+         format('DROP VIEW %I.%I', vn.nspname, v.relname) AS ddl, format('%I.%I', vn.nspname, v.relname) AS qobject,
+         'pg_rewrite'::regclass AS cls, rw.oid AS oid
     FROM df JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = df.oid AND d.classid = 'pg_rewrite'::regclass
     JOIN pg_rewrite rw ON rw.oid = d.objid
     JOIN pg_class v ON v.oid = rw.ev_class AND v.oid <> df.oid
@@ -320,36 +355,58 @@ function dependentsCheck(tables: string[]): ValidationCheck {
    WHERE vn.nspname || '.' || v.relname <> ALL (${litArray(DOMAINFLOW_VIEWS)})
   UNION ALL
   SELECT 'foreign_key', cn.nspname || '.' || cl.relname || '.' || con.conname, df.name,
-         format('ALTER TABLE %I.%I DROP CONSTRAINT %I', cn.nspname, cl.relname, con.conname), NULL
+         format('ALTER TABLE %I.%I DROP CONSTRAINT %I', cn.nspname, cl.relname, con.conname), NULL,
+         'pg_constraint'::regclass, con.oid
     FROM df JOIN pg_constraint con ON con.contype = 'f' AND con.confrelid = df.oid
     JOIN pg_class cl ON cl.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
    WHERE con.conrelid NOT IN (SELECT oid FROM df)
   UNION ALL
-  SELECT 'trigger', df.name || '.' || t.tgname, df.name, format('DROP TRIGGER %I ON %s', t.tgname, df.qname), NULL
+  SELECT 'trigger', df.name || '.' || t.tgname, df.name, format('DROP TRIGGER %I ON %s', t.tgname, df.qname), NULL,
+         'pg_trigger'::regclass, t.oid
     FROM df JOIN pg_trigger t ON t.tgrelid = df.oid AND NOT t.tgisinternal
     JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace
    WHERE df.name || '.' || t.tgname <> ALL (${litArray(DOMAINFLOW_TRIGGERS)}) AND pn.nspname <> 'consolidation'
   UNION ALL
-  SELECT 'rule', df.name || '.' || rw.rulename, df.name, format('DROP RULE %I ON %s', rw.rulename, df.qname), NULL
+  SELECT 'rule', df.name || '.' || rw.rulename, df.name, format('DROP RULE %I ON %s', rw.rulename, df.qname), NULL,
+         'pg_rewrite'::regclass, rw.oid
     FROM df JOIN pg_rewrite rw ON rw.ev_class = df.oid AND rw.rulename <> '_RETURN'
   UNION ALL
-  SELECT 'publication', pub.pubname, df.name, format('ALTER PUBLICATION %I SET TABLE ...', pub.pubname), NULL
+  SELECT 'policy', df.name || '.' || po.polname, df.name, format('DROP POLICY %I ON %s', po.polname, df.qname), NULL,
+         'pg_policy'::regclass, po.oid
+    FROM df JOIN pg_policy po ON po.polrelid = df.oid
+   WHERE df.name || '.' || po.polname <> ALL (${litArray(v2PolicyNames(def))})
+  UNION ALL
+  SELECT 'publication', pub.pubname, df.name, format('ALTER PUBLICATION %I SET TABLE ...', pub.pubname), NULL,
+         'pg_publication_rel'::regclass, pr.oid
     FROM df JOIN pg_publication_rel pr ON pr.prrelid = df.oid JOIN pg_publication pub ON pub.oid = pr.prpubid
+), found AS (
+  SELECT raw.*,
+         CASE WHEN NOT EXISTS (SELECT 1 FROM v2c WHERE v2c.tbl = raw.depends_on)
+              THEN format('v2 has no table %s', raw.depends_on)
+              ELSE (SELECT string_agg(format('%s.%s is %s in legacy, %s in v2', u.tbl, u.col, u.typ, coalesce(v2c.typ, 'absent')), '; ' ORDER BY u.tbl, u.col)
+                      FROM uses u LEFT JOIN v2c ON v2c.tbl = u.tbl AND v2c.col = u.col
+                     WHERE u.classid = raw.cls AND u.objid = raw.oid AND v2c.typ IS DISTINCT FROM u.typ) END AS blocked
+    FROM raw
 )
 SELECT jsonb_build_object(
-  'facts', jsonb_build_object('dependents', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', kind, 'object', object, 'depends_on', depends_on) ORDER BY kind, object, depends_on), '[]') FROM found),
-                              'dependents_note', 'functions are not tracked by pg_depend: a function of another application that names a DomainFlow table is not found here'),
+  'facts', jsonb_build_object('dependents', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', kind, 'object', object, 'depends_on', depends_on, 'carried', blocked IS NULL) ORDER BY kind, object, depends_on), '[]') FROM found),
+                              'dependents_note', 'functions are not tracked by pg_depend: a function of another application that names a DomainFlow table is not found here, and a trigger function''s body is not checked against v2'),
   'problems', (SELECT coalesce(jsonb_agg(${problem(
     'foreign_dependent',
     'dependency',
-    `format('%s %s depends on %s and is not part of DomainFlow: at cutover it would stay attached to the legacy table (moved to the rollback schema) and silently stop seeing new writes', kind, object, depends_on)`,
+    `format('%s %s depends on %s and is not part of DomainFlow; the cutover cannot recreate it on v2 (%s), so it would be left on the legacy table', kind, object, depends_on, blocked)`,
     `CASE kind
-       WHEN 'view' THEN format('before cutover: %s; recreate it afterwards (its definition: SELECT pg_get_viewdef(%L::regclass))', ddl, qobject)
-       WHEN 'foreign_key' THEN format('before cutover: %s; re-add it NOT VALID against the v2 table afterwards, then VALIDATE it', ddl)
-       WHEN 'trigger' THEN format('before cutover: %s; recreate it on the v2 table afterwards', ddl)
-       WHEN 'rule' THEN format('before cutover: %s; recreate it afterwards', ddl)
+       WHEN 'view' THEN format('before consolidating: %s; recreate it against the v2 columns after cutover (its definition: SELECT pg_get_viewdef(%L::regclass))', ddl, qobject)
+       WHEN 'foreign_key' THEN format('before consolidating: %s; re-add it NOT VALID against the v2 table after cutover, then VALIDATE it', ddl)
+       WHEN 'trigger' THEN format('before consolidating: %s; recreate it on the v2 table after cutover', ddl)
+       WHEN 'policy' THEN format('before consolidating: %s; recreate it on the v2 table after cutover', ddl)
+       WHEN 'rule' THEN format('before consolidating: %s; recreate it after cutover', ddl)
        ELSE format('after cutover run %s so it publishes the v2 table (and resynchronise subscribers)', ddl) END`,
-  )} ORDER BY kind, object, depends_on), '[]') FROM found)) AS r`,
+  )} ORDER BY kind, object, depends_on), '[]') FROM found WHERE blocked IS NOT NULL),
+  'warnings', (SELECT coalesce(jsonb_agg(jsonb_build_object('code', 'foreign_dependent_carried', 'kind', kind, 'object', object,
+      'reason', format('%s %s depends on %s and is not part of DomainFlow: will be carried (the cutover recreates it on the v2 table inside its transaction; if that fails the cutover refuses with CONSOLIDATION_01 and changes nothing)', kind, object, depends_on),
+      'fix', CASE kind WHEN 'trigger' THEN 'nothing to do; its function body is not checked: make sure it works with the v2 column types' ELSE 'nothing to do' END)
+      ORDER BY kind, object, depends_on), '[]') FROM found WHERE blocked IS NULL)) AS r`,
   };
 }
 
@@ -439,7 +496,7 @@ export function validationChecks(def = V2): ValidationCheck[] {
     SESSION_AUTH,
     LEGACY_CORE,
     privilegesCheck(tables),
-    dependentsCheck(tables),
+    dependentsCheck(tables, def),
     spaceCheck(tables),
     BOOKKEEPING_CLASH,
     ...def.tables.flatMap((t) => t.conversionIssues.map((i) => conversionCheck(t, i))),

@@ -77,7 +77,7 @@ export interface ValidationReport {
       tables_not_owned: { table: string; owner: string }[];
       tables_without_trigger_privilege: string[];
     };
-    dependents?: { kind: string; object: string; depends_on: string }[];
+    dependents?: { kind: string; object: string; depends_on: string; carried: boolean }[];
     space?: {
       domainflow_bytes: number;
       factor: number;

@@ -105,12 +105,12 @@ describe('validate and consolidate agree', () => {
       codes: ['already_consolidated'],
     },
     {
-      name: 'a view of another application on a legacy table',
+      name: 'a view of another application on a legacy column v2 changes (user_id text → uuid)',
       template: 'legacy',
       prepare: (url) =>
         withClient(url, (c) =>
           c.query(
-            'CREATE SCHEMA reporting; CREATE VIEW reporting.names AS SELECT id, name FROM public.campaigns',
+            'CREATE SCHEMA reporting; CREATE VIEW reporting.owners AS SELECT id, user_id FROM public.campaigns',
           ),
         ),
       codes: ['foreign_dependent'],

@@ -202,13 +202,14 @@ describe('refusals that involve a database change nothing', () => {
     const evil = 'x"; DROP TABLE public.campaigns; --';
     await withClient(url, (c) =>
       c.query(`CREATE FUNCTION public.dfc_t_touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
-        CREATE TRIGGER ${quoteIdent(evil)} BEFORE INSERT ON public.personas FOR EACH ROW EXECUTE FUNCTION public.dfc_t_touch();
-        CREATE VIEW public.${quoteIdent('my view')} AS SELECT id FROM public.campaigns`),
+        CREATE TRIGGER ${quoteIdent(evil)} BEFORE UPDATE OF user_id ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.dfc_t_touch();
+        CREATE VIEW public.${quoteIdent('my view')} AS SELECT id, user_id FROM public.campaigns`),
     );
     await unchanged(url, async () => {
       const r = await dfc(['--database-url', url, 'validate']);
       expect(r.code).toBe(1);
-      expect(r.all).toContain(`DROP TRIGGER ${quoteIdent(evil)} ON public.personas`);
+      // both use campaigns.user_id, which v2 changes to uuid: not carried, refused with a quoted fix
+      expect(r.all).toContain(`DROP TRIGGER ${quoteIdent(evil)} ON public.campaigns`);
       expect(r.all).toContain('DROP VIEW public."my view"');
       expect(r.all).not.toMatch(/DROP TRIGGER x"; DROP TABLE/);
     });

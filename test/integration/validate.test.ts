@@ -245,11 +245,12 @@ describe('dfc validate refuses, with reason and fix', () => {
     expect(r.problems.find((p) => p.code === 'already_consolidated')!.fix).toContain('000018');
   });
 
-  it('objects of other applications that depend on legacy tables', async () => {
+  it('objects of other applications that depend on legacy tables: carried, or refused when a column they use changes type', async () => {
     const url = await freshDatabase('legacy');
     await withClient(url, (c) =>
       c.query(`CREATE SCHEMA reporting;
         CREATE VIEW reporting.campaign_names AS SELECT id, name FROM public.campaigns;
+        CREATE VIEW reporting.campaign_owners AS SELECT id, user_id FROM public.campaigns;
         CREATE TABLE reporting.bookmarks (campaign_id uuid REFERENCES public.campaigns (id));
         CREATE FUNCTION reporting.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
         CREATE TRIGGER reporting_touch BEFORE INSERT ON public.personas FOR EACH ROW EXECUTE FUNCTION reporting.touch();`),
@@ -261,12 +262,24 @@ describe('dfc validate refuses, with reason and fix', () => {
         kind: 'foreign_key',
         object: 'reporting.bookmarks.bookmarks_campaign_id_fkey',
         depends_on: 'public.campaigns',
+        carried: true,
       },
-      { kind: 'trigger', object: 'public.personas.reporting_touch', depends_on: 'public.personas' },
-      { kind: 'view', object: 'reporting.campaign_names', depends_on: 'public.campaigns' },
+      {
+        kind: 'trigger',
+        object: 'public.personas.reporting_touch',
+        depends_on: 'public.personas',
+        carried: true,
+      },
+      { kind: 'view', object: 'reporting.campaign_names', depends_on: 'public.campaigns', carried: true },
+      { kind: 'view', object: 'reporting.campaign_owners', depends_on: 'public.campaigns', carried: false },
     ]);
-    expect(codes(r)).toEqual(['foreign_dependent', 'foreign_dependent', 'foreign_dependent']);
-    expect(r.problems[2]!.fix).toContain('recreate it afterwards');
+    // campaigns.user_id is text in legacy and uuid in v2: that view cannot be recreated as it is
+    expect(codes(r)).toEqual(['foreign_dependent']);
+    expect(r.problems[0]!.reason).toContain('public.campaigns.user_id is text in legacy, uuid in v2');
+    expect(r.problems[0]!.fix).toContain('DROP VIEW reporting.campaign_owners');
+    const carried = r.warnings.filter((w) => w.code === 'foreign_dependent_carried');
+    expect(carried).toHaveLength(3);
+    expect(carried.every((w) => w.reason.includes('will be carried'))).toBe(true);
     // the foreign trigger is also catalog drift (a warning: the engine follows the live catalog)
     expect(r.catalog_drift.checked).toBe(true);
     expect(r.catalog_drift.differences!.join('\n')).toContain('reporting_touch');

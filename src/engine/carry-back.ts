@@ -1,0 +1,35 @@
+/**
+ * Rollback's half of carrying (issue 8/9): what the cutover re-pointed at v2 goes back to the
+ * legacy tables in the rollback transaction, read under its locks before the moves and replayed
+ * after them — other applications' views and foreign keys (else they keep reading v2 in the shadow
+ * schema), publication membership, and triggers, rules and policies other applications made on v2
+ * during the window. The rollback copy kept its own owner, ACL, RLS and the originals of every
+ * trigger and policy the cutover carried, so those are left as they are. The next cutover carries
+ * everything forward again (carry.ts replaces the copies it left on v2 the first time).
+ */
+import type pg from 'pg';
+import type { V2Definition } from '../schema/v2/model.js';
+import { allTables } from './build.js';
+import { applySurface, type CarryResult, readSurface, type Surface } from './carry.js';
+
+/** Before the moves: v2 is live. `v2Views`: `schema.name` of the views the rollback moves out with v2. */
+export async function readCarryBack(c: pg.ClientBase, v2: V2Definition, v2Views: string[]): Promise<Surface> {
+  const tables = allTables(v2);
+  return readSurface(
+    c,
+    tables.map((t) => `${t.schema}.${t.name}`),
+    {
+      back: true,
+      ownTriggers: tables.flatMap((t) => t.triggers.map((trg) => `${t.schema}.${t.name}.${trg.name}`)),
+      ownPolicies: tables.flatMap((t) =>
+        (t.rowLevelSecurity?.policies ?? []).map((p) => `${t.schema}.${t.name}.${p.name}`),
+      ),
+      ownViews: v2Views,
+    },
+  );
+}
+
+/** After the moves: legacy is live again. Throws CONSOLIDATION_01 (the caller rolls back) on what cannot go back. */
+export function applyCarryBack(c: pg.ClientBase, s: Surface): Promise<CarryResult> {
+  return applySurface(c, s, { back: true });
+}
