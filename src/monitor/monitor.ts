@@ -2,13 +2,19 @@
  * `dfc monitor start|check|report|dashboard`: samples what the server can tell about itself into
  * monitoring.system_metrics (the SQL functions of db/bookkeeping/0021 do the sampling, so
  * `SELECT monitoring.collect_system_metrics()` and the command record the same thing) and checks
- * the alert thresholds. Alerts are recorded in monitoring.alert_log; no notification channel is
- * wired yet (the safety issue's channels were not on main when this landed).
+ * the alert thresholds. Alerts are recorded in monitoring.alert_log; critical ones (warnings too
+ * when asked) open incidents sent to the emergency contacts' channels (./alerts.ts).
  */
 import type pg from 'pg';
 import { ensureBookkeeping } from '../bookkeeping.js';
 import { connect, withClient } from '../db/connection.js';
 import { DfcError, sqlstate } from '../errors.js';
+import {
+  type AlertNotification,
+  type AlertNotifyOptions,
+  checkNotifyOptions,
+  notifyAlerts,
+} from './alerts.js';
 
 export interface Alert {
   metric: string;
@@ -20,6 +26,8 @@ export interface Sample {
   systemMetricId: string;
   alerts: Alert[];
   metrics: Record<string, unknown>;
+  /** incidents opened or joined by this sample's alerts, and what was sent */
+  notifications: AlertNotification[];
 }
 /** metric → warning (and optionally critical) level, overriding the stored thresholds */
 export type ThresholdOverrides = Record<string, { warning: number; critical?: number }>;
@@ -68,15 +76,21 @@ async function sampleOf(
   out: { system_metric_id: string; alerts: Alert[] },
 ): Promise<Sample> {
   const m = await c.query('SELECT * FROM monitoring.system_metrics WHERE id = $1', [out.system_metric_id]);
-  return { systemMetricId: String(out.system_metric_id), alerts: out.alerts, metrics: m.rows[0] };
+  return {
+    systemMetricId: String(out.system_metric_id),
+    alerts: out.alerts,
+    metrics: m.rows[0],
+    notifications: [],
+  };
 }
 
 /** One sample now, thresholds checked (`dfc monitor check`). */
 export async function monitorCheck(
   url: string,
-  opts: { phase?: string; thresholds?: ThresholdOverrides } = {},
+  opts: { phase?: string; thresholds?: ThresholdOverrides } & AlertNotifyOptions = {},
 ): Promise<Sample> {
-  return withClient(
+  checkNotifyOptions(opts);
+  const s = await withClient(
     url,
     async (c) => {
       await ensureBookkeeping(c);
@@ -86,6 +100,8 @@ export async function monitorCheck(
     },
     'dfc-monitor',
   );
+  s.notifications = await notifyAlerts(url, s.systemMetricId, opts);
+  return s;
 }
 
 export interface Sampler {
@@ -107,8 +123,9 @@ export async function startSampler(
     edges?: boolean;
     onSample?: (s: Sample) => void;
     onError?: (e: unknown) => void;
-  } = {},
+  } & AlertNotifyOptions = {},
 ): Promise<Sampler> {
+  checkNotifyOptions(opts);
   const c = await connect(url, 'dfc-monitor');
   await ensureBookkeeping(c);
   const started = await c.query('SELECT monitoring.start_migration_monitoring($1) AS r', [
@@ -123,6 +140,10 @@ export async function startSampler(
   let inflight: Promise<void> = Promise.resolve();
   const tick = () => {
     inflight = sampleWith(c, opts.phase)
+      .then(async (s) => {
+        s.notifications = await notifyAlerts(url, s.systemMetricId, opts);
+        return s;
+      })
       .then((s) => {
         n++;
         opts.onSample?.(s);

@@ -24,6 +24,8 @@ export interface IncidentPayload {
   actions_taken: unknown;
   incident_timestamp: string;
   database: string;
+  /** a monitoring_alert incident: the alert that opened it */
+  alert?: { metric: string; value: number; threshold: number; severity: string; alert_id: number };
 }
 
 export interface DeliveryOutcome {
@@ -116,6 +118,8 @@ export interface NotifyOptions {
   /** first retry delay, doubled each time (default 500 ms) */
   backoffMs?: number;
   timeoutMs?: number;
+  /** only contacts that have no delivered attempt for this incident yet (a retry after failures) */
+  skipDelivered?: boolean;
 }
 
 export interface NotifyResult {
@@ -155,6 +159,9 @@ async function incidentPayload(
       actions_taken: x.actions_taken,
       incident_timestamp: new Date(x.incident_timestamp).toISOString(),
       database: x.db,
+      ...(x.incident_type === 'monitoring_alert' && x.actions_taken?.[0]?.alert
+        ? { alert: x.actions_taken[0].alert }
+        : {}),
     },
   };
 }
@@ -177,14 +184,18 @@ export async function notifyIncident(
       contact_method: string;
       contact_details: string;
     }>(
-      `SELECT id, contact_name, contact_method, contact_details FROM safety.emergency_contacts
-        WHERE is_active AND escalation_level <= $1 ORDER BY escalation_level, id`,
-      [level],
+      `SELECT k.id, k.contact_name, k.contact_method, k.contact_details FROM safety.emergency_contacts k
+        WHERE k.is_active AND k.escalation_level <= $1
+          AND NOT ($3 AND EXISTS (SELECT 1 FROM safety.notification_deliveries d
+                                   WHERE d.incident_id = $2 AND d.contact_id = k.id AND d.status = 'delivered'))
+        ORDER BY k.escalation_level, k.id`,
+      [level, incidentId, opts.skipDelivered ?? false],
     );
     const out: NotifyResult = { incident_id: incidentId, delivered: [], failed: [], manual: [] };
     for (const k of contacts.rows) {
       const channel = CHANNELS.get(k.contact_method);
       if (!channel) {
+        if (opts.skipDelivered) continue;
         out.manual.push({ name: k.contact_name, method: k.contact_method, details: k.contact_details });
         continue;
       }
