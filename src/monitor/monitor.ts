@@ -132,18 +132,24 @@ export async function startSampler(
     opts.name ?? 'consolidation',
   ]);
   await applyOverrides(c, opts.thresholds);
+  // alerts of every sample go to the contacts (./alerts.ts)
+  const notified = async (s: Sample) => {
+    s.notifications = await notifyAlerts(url, s.systemMetricId, opts);
+    return s;
+  };
   // start_migration_monitoring took the first sample
-  if (opts.edges) opts.onSample?.(await sampleOf(c, started.rows[0].r.first_sample));
+  if (opts.edges) {
+    const first = await sampleOf(c, started.rows[0].r.first_sample);
+    await notified(first).catch((e) => opts.onError?.(e));
+    opts.onSample?.(first);
+  }
   let n = 1;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inflight: Promise<void> = Promise.resolve();
   const tick = () => {
     inflight = sampleWith(c, opts.phase)
-      .then(async (s) => {
-        s.notifications = await notifyAlerts(url, s.systemMetricId, opts);
-        return s;
-      })
+      .then(notified)
       .then((s) => {
         n++;
         opts.onSample?.(s);
@@ -161,6 +167,7 @@ export async function startSampler(
       await inflight;
       if (opts.edges)
         await sampleWith(c, opts.phase)
+          .then(notified)
           .then((s) => {
             n++;
             opts.onSample?.(s);
