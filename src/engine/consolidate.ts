@@ -8,12 +8,18 @@
 import type pg from 'pg';
 import { ensureBookkeeping } from '../bookkeeping.js';
 import { type Faults, NO_FAULTS } from '../core/faults.js';
-import { runPlan } from '../core/runner.js';
+import { NO_JOURNAL, runPlan, undoPlan } from '../core/runner.js';
 import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
 import { Session, type SessionPolicy, sessionPolicy } from '../db/session.js';
 import { V2 } from '../schema/v2/index.js';
 import type { V2Definition } from '../schema/v2/model.js';
+import {
+  ConversionCheck,
+  conversionRefusal,
+  isConversionRefusal,
+  mayBeConversionFailure,
+} from './conversion-check.js';
 import type { EventSink } from './events.js';
 import { runJournal } from './journal.js';
 import { type QuarantineReport, quarantineReport } from './late-rows.js';
@@ -70,6 +76,17 @@ async function startOrResumeRun(
   return { run: r.rows[0]!, resumed: false };
 }
 
+/**
+ * The refusal a failed run owes the user instead of its error: the check's own, or — when the copy
+ * tripped over a row before the check named it (a failed cast, a constraint) — the check's finding.
+ */
+async function refusalFor(e: unknown, ctx: ConsolidateContext): Promise<Error | undefined> {
+  if (isConversionRefusal(e)) return e;
+  if (ctx.onInvalid !== 'abort' || !ctx.conversion?.started || !mayBeConversionFailure(e)) return undefined;
+  const bad = await ctx.conversion.result().catch(() => []);
+  return bad.length ? conversionRefusal(bad) : undefined;
+}
+
 export async function consolidate(url: string, opts: ConsolidateOptions = {}): Promise<ConsolidateResult> {
   const started = Date.now();
   const v2 = opts.v2 ?? V2;
@@ -79,6 +96,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
   const policy = sessionPolicy(opts.session);
   const session = await Session.open(url, 'dfc-consolidate', policy);
   let applier: pg.Client | undefined;
+  let conversion: ConversionCheck | undefined;
   const c = session.client;
   try {
     applier = await connect(url, 'dfc-consolidate-apply');
@@ -114,8 +132,24 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       batchSize,
       throttle: throttleOpts,
       backfillMode,
+      url,
     };
-    await runPlan(plan, ctx, runJournal<ConsolidateContext>());
+    conversion = ctx.conversion = new ConversionCheck(url, present);
+    const journal = runJournal<ConsolidateContext>();
+    try {
+      await runPlan(plan, ctx, journal);
+    } catch (e) {
+      const refusal = await refusalFor(e, ctx);
+      if (!refusal) throw e;
+      // the count found rows v2 cannot take: undo everything this run made, then refuse
+      await runPlan(undoPlan(plan, await journal.done(ctx)), ctx, NO_JOURNAL as never);
+      await c.query(`DELETE FROM consolidation.capture_log WHERE direction = 'forward'`);
+      await c.query(
+        `UPDATE consolidation.engine_runs SET state = 'aborted', updated_at = now() WHERE run_id = $1`,
+        [runId],
+      );
+      throw refusal;
+    }
     const late = await quarantineReport(c, runId, present, 'before_cutover');
     if (late.total && ctx.onInvalid === 'abort')
       emit({
@@ -135,6 +169,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       quarantine: late,
     };
   } finally {
+    await conversion?.stop(c).catch(() => {});
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
     await session.close();
     await applier?.end().catch(() => {});

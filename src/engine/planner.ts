@@ -15,7 +15,7 @@ import { analyzeStep } from './steps/analyze.js';
 import { backfillStep } from './steps/backfill.js';
 import { captureInstallStep } from './steps/capture-install.js';
 import { catchUpStep } from './steps/catch-up.js';
-import { checkConversionStep } from './steps/check-conversion.js';
+import { checkConversionStep, conversionResultStep } from './steps/check-conversion.js';
 import { constraintsStep } from './steps/constraints.js';
 import type { ConsolidateContext, LegacyEstimate } from './steps/context.js';
 import { finishTableStep } from './steps/finish-table.js';
@@ -107,6 +107,7 @@ export async function planConsolidate(s: Session, input: PlannerInput): Promise<
           ...tables.map((t) => constraintsStep(t, 'fk')),
           ...tables.map((t) => finishTableStep(t)),
           viewsStep(),
+          conversionResultStep(),
           analyzeStep(),
           readyStep(),
         ],

@@ -7,6 +7,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import { consolidate } from '../../src/engine/consolidate.js';
@@ -105,16 +106,30 @@ describe('consolidate + cutover under live traffic', () => {
     expect(rep.checks.filter((c) => !c.passed)).toEqual([]);
   });
 
-  it('aborts before copying anything when rows cannot convert, naming them (CONSOLIDATION_04)', async () => {
+  it('refuses when rows cannot convert, naming them (CONSOLIDATION_04), and leaves legacy as it was', async () => {
     const url = await seeded(1000, true);
-    const before = await withClient(url, (c) =>
-      c.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'dfc_shadow%'`),
-    );
+    const state = (c: pg.ClientBase) =>
+      c.query(
+        `SELECT (SELECT count(*)::int FROM pg_namespace WHERE nspname LIKE 'dfc_shadow%') AS shadow,
+                (SELECT count(*)::int FROM pg_trigger WHERE tgname LIKE 'dfc_capture%') AS triggers`,
+      );
+    const before = await withClient(url, state);
+    // the count runs beside the copy: whatever the copy made meanwhile is undone before the refusal
+    const err = await consolidate(url).catch((e) => e);
+    expect(err).toBeInstanceOf(DfcError);
+    expect(err.code).toBe('CONSOLIDATION_04');
+    expect(err.message).toContain('campaigns.status.not_allowed');
+    await withClient(url, async (c) => {
+      expect((await state(c)).rows[0]).toEqual(before.rows[0]);
+      const log = await c.query(
+        `SELECT count(*)::int AS n FROM consolidation.capture_log WHERE direction = 'forward'`,
+      );
+      expect(log.rows[0].n).toBe(0);
+      const runs = await c.query(`SELECT state FROM consolidation.engine_runs`);
+      expect(runs.rows).toEqual([{ state: 'aborted' }]);
+    });
+    // and again: a new run refuses the same way (nothing left over from the first)
     await expect(consolidate(url)).rejects.toMatchObject({ code: 'CONSOLIDATION_04' });
-    const after = await withClient(url, (c) =>
-      c.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'dfc_shadow%'`),
-    );
-    expect(after.rows[0].n).toBe(before.rows[0].n);
   });
 
   it('with --on-invalid quarantine keeps every original row in the quarantine table', async () => {

@@ -1,8 +1,18 @@
-/** check:conversion — rows that cannot convert, counted before anything is copied (phase 1). */
+/**
+ * check:conversion — rows that cannot convert (phase 1). The count starts here in a session of its
+ * own and runs while the copy and the index builds proceed (engine/conversion-check.ts);
+ * check:conversion-result waits for it before the run can be ready. Under the abort policy a row
+ * found stops the run: consolidate() undoes everything made meanwhile, then refuses.
+ */
 import type { Step } from '../../core/step.js';
-import { DfcError } from '../../errors.js';
-import { countConversionIssues } from '../support.js';
+import { ConversionCheck, conversionRefusal } from '../conversion-check.js';
 import type { ConsolidateContext } from './context.js';
+
+const checkOf = (ctx: ConsolidateContext): ConversionCheck => {
+  if (!ctx.url) throw new Error("the conversion check needs the run context's url");
+  ctx.conversion ??= new ConversionCheck(ctx.url, ctx.tables);
+  return ctx.conversion;
+};
 
 export function checkConversionStep(issueCount: number): Step<ConsolidateContext> {
   return {
@@ -10,30 +20,32 @@ export function checkConversionStep(issueCount: number): Step<ConsolidateContext
     phase: 'phase1_validation',
     tx: 'none',
     describe: () => ({
-      summary: `count legacy rows that cannot convert (${issueCount} issue predicates); abort or quarantine`,
+      summary: `start counting legacy rows that cannot convert (${issueCount} issue predicates) in a session of its own, beside the copy; abort or quarantine`,
+    }),
+    async run(ctx) {
+      checkOf(ctx).start();
+      return { started: true };
+    },
+  };
+}
+
+export function conversionResultStep(): Step<ConsolidateContext> {
+  return {
+    id: 'check:conversion-result',
+    phase: 'phase3_optimization',
+    tx: 'none',
+    describe: () => ({
+      summary:
+        'wait for the conversion count (a resumed run counts again); rows found under the abort policy: everything made is undone, then CONSOLIDATION_04',
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      const bad = (await countConversionIssues(c, ctx.tables)).filter((i) => i.count > 0);
-      // tables whose rows matched: only those pay for per-row predicates in the backfill under the
-      // abort policy (anything later is captured and applied with the predicates)
+      const bad = await checkOf(ctx).result();
       await c.query(
         `UPDATE consolidation.engine_runs SET options = options || jsonb_build_object('issue_tables', $2::jsonb) WHERE run_id = $1`,
         [ctx.runId, JSON.stringify([...new Set(bad.map((i) => i.table))])],
       );
-      if (bad.length && ctx.onInvalid === 'abort') {
-        await c.query(`UPDATE consolidation.engine_runs SET state = 'aborted' WHERE run_id = $1`, [
-          ctx.runId,
-        ]);
-        throw new DfcError(
-          'CONSOLIDATION_04',
-          `${bad.reduce((a, i) => a + i.count, 0)} legacy rows cannot be converted to v2: ${bad.map((i) => `${i.id} (${i.count}, e.g. ${JSON.stringify(i.sample.slice(0, 3))})`).join('; ')}`,
-          {
-            fix: 'fix the rows (each reason and fix is listed by `dfc validate`), or rerun with --on-invalid quarantine to keep the original rows in consolidation.engine_quarantine and convert the rest; nothing was copied',
-            details: { issues: bad },
-          },
-        );
-      }
+      if (bad.length && ctx.onInvalid === 'abort') throw conversionRefusal(bad);
       return { issues: bad.length };
     },
   };

@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import type { RunContext } from '../../core/step.js';
 import type { V2Definition } from '../../schema/v2/model.js';
+import type { ConversionCheck } from '../conversion-check.js';
 import type { MappedTable } from '../mapping.js';
 import type { ThrottleOptions } from '../throttle.js';
 
@@ -18,6 +19,10 @@ export interface ConsolidateContext extends RunContext {
   batchSize: number;
   throttle: ThrottleOptions;
   backfillMode: 'auto' | 'pk';
+  /** the target database (the conversion check opens a session of its own); unset in abort's undo */
+  url?: string;
+  /** the conversion count running beside the copy (check:conversion starts it) */
+  conversion?: ConversionCheck;
 }
 
 /** Copy rates assumed for the estimates (rows/s); measured by bench/consolidate on a 2-core machine. */
