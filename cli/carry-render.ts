@@ -32,6 +32,10 @@ export function cutoverLines(r: CutoverResult): string[] {
     `carried to v2: owners and ${r.carried.grants} grant(s) on ${r.carried.relations} relations; privileges, RLS and policies identical for every role${carried.length ? `; also ${carried.join(', ')}` : ''}`,
     ...quarantineLines(r.quarantine),
     ...typeChangeLines(r.typeChanges, Boolean(r.sessions)),
+    ...r.blockers.map(
+      (b) =>
+        `${b.action === 'cancelled' ? 'cancelled' : `left alone (${b.reason})`} blocking session pid ${b.pid} (${b.user ?? '?'}, ${b.application || 'no application_name'}, ${b.state ?? '?'}): ${b.query}${b.action === 'cancelled' && !b.ok ? ' [pg_cancel_backend returned false]' : ''}`,
+    ),
     ...(r.sessions
       ? [
           `ended application sessions: ${r.sessions.endedQueued} queued behind the cutover locks, ${r.sessions.ended} idle at once, ${r.sessions.endedWhenIdle} when their statement finished, ${r.sessions.endedAtDeadline} still busy at the deadline`,

@@ -72,6 +72,10 @@ export function engineRenderer(json: boolean): { onEvent: (e: EngineEvent) => vo
       else if (e.type === 'retry')
         process.stdout.write(`  … ${e.what}: lock busy, attempt ${e.attempt}, retry in ${e.waitMs} ms\n`);
       else if (e.type === 'warning') process.stdout.write(`  ! ${e.message}\n`);
+      else if (e.type === 'blocker')
+        process.stdout.write(
+          `  ! ${e.action === 'cancelled' ? 'cancelled' : `left alone (${e.reason})`} session pid ${e.pid} blocking the locks (${e.user ?? '?'}, ${e.application}): ${e.query}\n`,
+        );
     },
     stop: stopBar,
   };

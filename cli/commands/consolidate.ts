@@ -188,15 +188,20 @@ export function registerConsolidate(program: Command): void {
     .option('--dry-run', 'print the cutover plan, step by step; change nothing')
     .option(
       '--lock-timeout <ms>',
-      'longest the application may wait behind the cutover lock',
+      'longest the application may wait behind one cutover attempt',
       whole('--lock-timeout', { min: 1 }),
-      1000,
+      100,
     )
     .option(
       '--attempts <n>',
-      'lock attempts before giving up (database unchanged)',
+      'lock attempts (jittered backoff between them) before giving up (database unchanged)',
       whole('--attempts', { min: 1 }),
-      20,
+      60,
+    )
+    .option(
+      '--cancel-blockers-after <ms>',
+      'after trying this long, cancel the sessions blocking the cutover locks (never superusers, replication or dfc); each is reported',
+      whole('--cancel-blockers-after', { min: 1 }),
     )
     .option(
       '--reset-app-sessions',
@@ -211,6 +216,7 @@ export function registerConsolidate(program: Command): void {
           lockTimeoutMs: opts.lockTimeout,
           attempts: opts.attempts,
           resetAppSessions: Boolean(opts.resetAppSessions),
+          cancelBlockersAfterMs: opts.cancelBlockersAfter,
         };
         if (opts.dryRun) {
           const plan = await planCutoverDry(url, options);

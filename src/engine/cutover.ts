@@ -29,13 +29,19 @@ import type { MappedTable } from './mapping.js';
 import { legacyLiveOf, type Rel, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { columnTypeChanges, type SessionReset, type TypeChange } from './sessions.js';
 import { activeRun, type RunRow } from './state.js';
+import { type BlockerReport, BlockerWatch } from './steps/cutover-blockers.js';
 import { type CutoverContext, freshAttempt, type ValidationCheck } from './steps/cutover-context.js';
 
+export type { BlockerReport } from './steps/cutover-blockers.js';
 export type { ValidationCheck } from './steps/cutover-context.js';
 export { validateInTransaction } from './steps/cutover-validate.js';
 
-/** Defaults of the cutover's lock discipline. */
-export const CUTOVER_DEFAULTS = { lockTimeoutMs: 1000, attempts: 20 };
+/**
+ * Defaults of the cutover's lock discipline: the application queues behind an attempt for at most
+ * 100 ms; attempts are cheap and jittered (25 ms doubling to 400 ms), so many of them fit in a
+ * bounded time: at most attempts × (lock timeout + 400 ms) ≈ 30 s plus the drains between them.
+ */
+export const CUTOVER_DEFAULTS = { lockTimeoutMs: 100, attempts: 60, backoffMs: 25, maxBackoffMs: 400 };
 
 export interface CutoverOptions {
   lockTimeoutMs?: number;
@@ -48,6 +54,11 @@ export interface CutoverOptions {
   resetAppSessions?: boolean;
   /** how long --reset-app-sessions waits for a busy session to finish before ending it (default 30 s) */
   resetWaitMs?: number;
+  /**
+   * after trying this long (ms, from the first attempt), cancel the sessions blocking the
+   * cutover's locks (never superusers', replication or dfc's); each one is reported
+   */
+  cancelBlockersAfterMs?: number;
 }
 
 export interface CutoverResult {
@@ -65,6 +76,8 @@ export interface CutoverResult {
   /** column type changes: clients with cached prepared statements need --reset-app-sessions */
   typeChanges: TypeChange[];
   sessions: SessionReset | null;
+  /** sessions that blocked the locks, cancelled or skipped (--cancel-blockers-after) */
+  blockers: BlockerReport[];
 }
 
 export interface CutoverPlanReport {
@@ -137,9 +150,20 @@ async function prepare(session: Session, opts: CutoverOptions, emit: EventSink):
 }
 
 function cutoverPolicy(opts: CutoverOptions) {
+  const after = opts.cancelBlockersAfterMs;
+  if (after !== undefined && !(Number.isFinite(after) && after > 0))
+    throw new DfcError(
+      'DFC_CONFIG',
+      `cancelBlockersAfterMs must be a positive number, got ${JSON.stringify(after)}`,
+      {
+        fix: 'pass --cancel-blockers-after with a whole number of milliseconds greater than 0, or leave it out',
+      },
+    );
   return sessionPolicy({
     lockTimeoutMs: opts.lockTimeoutMs ?? CUTOVER_DEFAULTS.lockTimeoutMs,
     attempts: opts.attempts ?? CUTOVER_DEFAULTS.attempts,
+    backoffMs: CUTOVER_DEFAULTS.backoffMs,
+    maxBackoffMs: CUTOVER_DEFAULTS.maxBackoffMs,
   });
 }
 
@@ -171,15 +195,28 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
   const emit: EventSink = opts.onEvent ?? (() => {});
   const session = await Session.open(url, 'dfc-cutover', cutoverPolicy(opts));
   const c = session.client;
+  let run: RunRow | undefined;
+  let ctx: CutoverContext | undefined;
+  let plan: Prepared['plan'];
   try {
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
-    const { run, ctx, plan } = await prepare(session, opts, emit);
+    ({ run, ctx, plan } = await prepare(session, opts, emit));
     if (run?.state !== 'ready_for_cutover')
       throw new DfcError(
         'CONSOLIDATION_01',
         `no consolidation is ready for cutover (state: ${run?.state ?? 'none'})`,
         { fix: 'run `dfc consolidate` until it reports ready_for_cutover' },
       );
+    if (opts.cancelBlockersAfterMs !== undefined) {
+      const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      ctx.blockers = await BlockerWatch.start(
+        url,
+        pid,
+        [...ctx.toLock, ...ctx.matviews.map((m) => m.rel)],
+        opts.cancelBlockersAfterMs,
+        emit,
+      );
+    }
     let result: Awaited<ReturnType<typeof runPlan>>;
     try {
       result = await runPlan(plan, ctx, instanceJournal<CutoverContext>(await cutoverInstance(ctx)));
@@ -221,8 +258,10 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
       quarantine: a.quarantine!,
       typeChanges: a.typeChanges,
       sessions: ctx.sessions,
+      blockers: ctx.blockers?.reports ?? [],
     };
   } finally {
+    await ctx?.blockers?.stop();
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
     await session.close();
   }

@@ -30,6 +30,18 @@ export type EngineEvent =
       captureBacklog: number | null;
       progressPct: number | null;
       alerts: string[];
+    }
+  | {
+      /** a session blocking the cutover's locks (--cancel-blockers-after): cancelled, or skipped and why */
+      type: 'blocker';
+      pid: number;
+      user: string | null;
+      application: string;
+      state: string | null;
+      query: string;
+      action: 'cancelled' | 'skipped';
+      reason?: string;
+      ok: boolean;
     };
 
 export type EventSink = (e: EngineEvent) => void;

@@ -37,10 +37,11 @@ describe('cutover as a plan', () => {
     };
     expect(plan).toMatchObject({ event: 'cutover.plan', ready: true });
     const planned = plan.steps.map((s) => s.id);
-    expect(planned[0]).toBe('cutover:lock');
+    expect(planned[0]).toBe('cutover:matviews-ready');
     expect(planned).toContain('cutover:reset-sessions');
+    // the locked transaction: from the lock to the mark, consecutive
     expect(plan.steps.filter((s) => s.tx === 'cutover-locks').map((s) => s.id)).toEqual(
-      planned.slice(0, planned.indexOf('cutover:mark') + 1),
+      planned.slice(planned.indexOf('cutover:lock'), planned.indexOf('cutover:mark') + 1),
     );
     expect(plan.steps.every((s) => s.description.summary.length > 0)).toBe(true);
     // the dry run changed nothing

@@ -11,6 +11,7 @@ import type { MappedTable } from '../mapping.js';
 import type { Rel } from '../names.js';
 import type { PrivilegeMatrix } from '../privileges.js';
 import type { SessionReset, TypeChange } from '../sessions.js';
+import type { BlockerWatch } from './cutover-blockers.js';
 
 export const CUTOVER_PHASE = 'phase4_cutover';
 export const AFTER_CUTOVER_PHASE = 'phase4_after';
@@ -64,4 +65,6 @@ export interface CutoverContext extends RunContext {
   resetWaitMs?: number;
   attempt: CutoverAttempt;
   sessions: SessionReset | null;
+  /** --cancel-blockers-after: the watcher that cancels sessions blocking the locks */
+  blockers?: BlockerWatch;
 }

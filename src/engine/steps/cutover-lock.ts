@@ -27,6 +27,7 @@ export function cutoverLockStep(count: number): Step<CutoverContext> {
       const c = ctx.session.client;
       ctx.attempt = freshAttempt();
       await ctx.session.setLocalTimeouts(ctx.lockTimeoutMs, ctx.lockTimeoutMs);
+      ctx.blockers?.locking(true);
       await c.query(lockSql(ctx.toLock));
       ctx.attempt.lockedAt = Date.now();
       ctx.attempt.lockedAtDb = (await c.query<{ t: string }>('SELECT clock_timestamp()::text AS t'))

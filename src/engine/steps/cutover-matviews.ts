@@ -29,6 +29,8 @@ export function cutoverMatviewsStep(count: number): Step<CutoverContext> {
       const c = ctx.session.client;
       for (const q of rollbackSchemasSql()) await c.query(q);
       for (const m of ctx.matviews) await c.query(moveSql('m', m.rel, ROLLBACK_SCHEMA[m.schema]));
+      // every lock of the attempt is held: nothing left to wait for
+      ctx.blockers?.locking(false);
       return { matviews: ctx.matviews.length };
     },
   };

@@ -1,0 +1,128 @@
+/**
+ * --cancel-blockers-after MS: once the cutover has tried for MS to get its locks, a second session
+ * watches the locking part of each attempt and cancels (pg_cancel_backend) the sessions that block
+ * it — only those pg_blocking_pids names that hold a granted lock on a relation the cutover locks,
+ * never a superuser's, a replication connection or the tool's own sessions. Each one is reported
+ * (an event and the result), cancelled or skipped with the reason.
+ */
+import type pg from 'pg';
+import { connect } from '../../db/connection.js';
+import { sleep } from '../../db/session.js';
+import type { EventSink } from '../events.js';
+import type { Rel } from '../names.js';
+import { q } from '../names.js';
+
+export interface BlockerReport {
+  pid: number;
+  user: string | null;
+  application: string;
+  state: string | null;
+  query: string;
+  action: 'cancelled' | 'skipped';
+  /** why it was skipped */
+  reason?: string;
+  /** pg_cancel_backend's answer (false when skipped or already gone) */
+  ok: boolean;
+}
+
+interface Row {
+  pid: number;
+  user: string | null;
+  application: string;
+  state: string | null;
+  query: string;
+  superuser: boolean | null;
+  replication: boolean;
+}
+
+export class BlockerWatch {
+  readonly reports: BlockerReport[] = [];
+  private active = false;
+  private since = 0;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private skipped = new Set<number>();
+
+  private constructor(
+    private readonly c: pg.Client,
+    private readonly target: number,
+    private readonly relations: string[],
+    private readonly afterMs: number,
+    private readonly emit: EventSink,
+  ) {}
+
+  static async start(url: string, target: number, rels: Rel[], afterMs: number, emit: EventSink) {
+    const c = await connect(url, 'dfc-cutover-blockers');
+    const w = new BlockerWatch(c, target, rels.map(q), afterMs, emit);
+    w.loop = w.run();
+    return w;
+  }
+
+  /** The cutover starts (or keeps) trying: the clock for MS starts at the first attempt. */
+  trying(): void {
+    if (!this.since) this.since = Date.now();
+  }
+
+  /** The locking part of an attempt begins / ends. */
+  locking(on: boolean): void {
+    this.active = on;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      if (this.active && this.since && Date.now() - this.since >= this.afterMs)
+        await this.sweep().catch(() => {});
+      await sleep(10);
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    const r = await this.c.query<Row>(
+      `SELECT a.pid, a.usename::text AS user, a.application_name AS application, a.state, left(a.query, 200) AS query,
+              ro.rolsuper AS superuser, (coalesce(ro.rolreplication, false) OR a.backend_type <> 'client backend') AS replication
+         FROM pg_stat_activity a LEFT JOIN pg_roles ro ON ro.oid = a.usesysid
+        WHERE a.pid = ANY (pg_blocking_pids($1))
+          AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.granted AND l.locktype = 'relation'
+                         AND l.relation = ANY (SELECT to_regclass(x) FROM unnest($2::text[]) x))`,
+      [this.target, this.relations],
+    );
+    for (const b of r.rows) {
+      const reason = b.superuser
+        ? 'superuser'
+        : b.replication
+          ? 'replication or background process'
+          : b.application.startsWith('dfc')
+            ? "the tool's own session"
+            : undefined;
+      if (reason) {
+        if (this.skipped.has(b.pid)) continue;
+        this.skipped.add(b.pid);
+        this.report({ ...b, action: 'skipped', reason, ok: false });
+        continue;
+      }
+      const ok = await this.c.query<{ ok: boolean }>('SELECT pg_cancel_backend($1) AS ok', [b.pid]);
+      this.report({ ...b, action: 'cancelled', ok: Boolean(ok.rows[0]?.ok) });
+    }
+  }
+
+  private report(x: Row & Omit<BlockerReport, keyof Row | 'pid'>): void {
+    const out: BlockerReport = {
+      pid: x.pid,
+      user: x.user,
+      application: x.application,
+      state: x.state,
+      query: x.query,
+      action: x.action,
+      ok: x.ok,
+      ...(x.reason ? { reason: x.reason } : {}),
+    };
+    this.reports.push(out);
+    this.emit({ type: 'blocker', ...out });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    await this.c.end().catch(() => {});
+  }
+}
