@@ -1,0 +1,148 @@
+/**
+ * bench/cutover: per data size (default 100,000 and 1,000,000 generated domains), with DomainFlow
+ * traffic at a fixed rate and the contention generator on (2 sessions holding 300 ms read
+ * transactions on campaigns and generated_domains), measured in one run with DEFAULT cutover settings:
+ *   - attempts and lock-held ms (goal ≤ 100 ms, flat from 100k to 1M);
+ *   - the application's longest write during the cutover (goal ≤ 1.5 × the lock timeout);
+ *   - after cutover, insert latency p50/p99 into v2 generated_domains with reverse capture on ÷ off
+ *     (off = after `finalize` dropped it), single-row and 100-row batch, each rolled back.
+ * Usage: npx tsx bench/cutover.ts [--domains 100000,1000000] [--rate 80] [--samples 300] [--database-url URL]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect, resolveTarget, withClient } from '../src/db/connection.js';
+import { consolidate } from '../src/engine/consolidate.js';
+import { CUTOVER_DEFAULTS, cutover } from '../src/engine/cutover.js';
+import { finalizeCutover } from '../src/engine/finalize.js';
+import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
+import { startContention } from '../workload/contention.js';
+import { verifyLedger } from '../workload/ledger.js';
+import { seedDatabase } from '../workload/seed.js';
+import { startTraffic } from '../workload/traffic.js';
+
+const { values } = parseArgs({
+  options: {
+    domains: { type: 'string', default: '100000,1000000' },
+    rate: { type: 'string', default: '80' },
+    samples: { type: 'string', default: '300' },
+    'database-url': { type: 'string' },
+  },
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const load = () =>
+  execFileSync('uptime', { encoding: 'utf8' })
+    .trim()
+    .replace(/^.*load average: /, 'load ');
+
+interface Latency {
+  p50: number;
+  p99: number;
+}
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+/** Insert latency into generated_domains (single row, 100-row batch), each in a transaction rolled back. */
+async function writeLatency(url: string, samples: number): Promise<{ single: Latency; batch: Latency }> {
+  const c = await connect(url, 'bench-writes');
+  try {
+    const run = async (rows: number, n: number) => {
+      const tuples = Array.from(
+        { length: rows },
+        (_, r) =>
+          `(gen_random_uuid(), $1, $2 || '-${r}.com', 'bench', 'prefix_variable', 'com', $3 + ${r}, now())`,
+      );
+      const text = `INSERT INTO generated_domains (id, domain_generation_campaign_id, domain_name, source_keyword, source_pattern, tld, offset_index, generated_at) VALUES ${tuples.join(', ')}`;
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        await c.query('BEGIN');
+        // the traffic deletes campaigns: hold one for this insert (not timed)
+        const camp = await c.query<{ id: string }>(
+          'SELECT id FROM campaigns ORDER BY id LIMIT 1 FOR KEY SHARE',
+        );
+        const t0 = performance.now();
+        await c.query({
+          name: `bench_ins_${rows}`,
+          text,
+          values: [camp.rows[0]!.id, `bench${i}x${Date.now()}`, 1_500_000_000 + i * 1000],
+        });
+        xs.push(performance.now() - t0);
+        await c.query('ROLLBACK');
+      }
+      return { p50: pct(xs, 50), p99: pct(xs, 99) };
+    };
+    await run(1, 20); // warm the plan cache
+    return { single: await run(1, samples), batch: await run(100, Math.max(20, Math.round(samples / 3))) };
+  } finally {
+    await c.end();
+  }
+}
+
+async function runOne(serverUrl: string, domains: number, rate: number, samples: number) {
+  const url = await createLegacyDatabase(serverUrl, `dfc_bench_co_${domains}`);
+  await seedDatabase(url, { domains, seed: 1 });
+  await withClient(url, (c) => c.query('VACUUM ANALYZE'));
+  const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-co-'));
+  const ledgerPath = path.join(dir, 'ledger.jsonl');
+  const traffic = startTraffic(url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
+  await consolidate(url);
+  const contention = startContention(url);
+  await sleep(2000);
+  const loadBefore = load();
+  traffic.markPhase('cutover');
+  const t0 = Date.now();
+  const co = await cutover(url);
+  const wallSeconds = (Date.now() - t0) / 1000;
+  traffic.markPhase('v2');
+  const held = await contention.stop();
+  await sleep(2000);
+  const on = await writeLatency(url, samples);
+  await finalizeCutover(url, { keepDays: 0 });
+  await sleep(1000);
+  const off = await writeLatency(url, samples);
+  traffic.stop();
+  const report = await traffic.done;
+  const ledger = await verifyLedger(url, ledgerPath);
+  return { domains, co, wallSeconds, held, on, off, report, ledger, loadBefore };
+}
+
+const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
+const rate = Number(values.rate);
+const samples = Number(values.samples);
+const timeout = CUTOVER_DEFAULTS.lockTimeoutMs;
+const ms = (l: Latency) => `p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms`;
+const ratio = (a: Latency, b: Latency) =>
+  `p50 ${(a.p50 / b.p50).toFixed(2)}, p99 ${(a.p99 / b.p99).toFixed(2)}`;
+const rows: string[] = [];
+for (const n of String(values.domains).split(',').map(Number)) {
+  process.stdout.write(
+    `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, contention 2 × 300 ms readers, default cutover (lock timeout ${timeout} ms, ${CUTOVER_DEFAULTS.attempts} attempts)\n`,
+  );
+  const r = await runOne(serverUrl, n, rate, samples);
+  const stall = r.report.perPhase.cutover?.writes.max ?? 0;
+  process.stdout.write(
+    `${[
+      `machine at the cutover:                  ${r.loadBefore}`,
+      `cutover: ${r.co.attempts} attempt(s) in ${r.wallSeconds.toFixed(2)} s; lock held ${r.co.lockHeldMs} ms (goal ≤ 100); ${r.co.drainedUnderLock} changes applied under the lock`,
+      `longest application write during cutover: ${stall.toFixed(1)} ms (${(stall / timeout).toFixed(2)}× the lock timeout; goal ≤ 1.5)`,
+      `contention: ${r.held.transactions} read transactions of ${r.held.holdMs} ms, errors ${JSON.stringify(r.held.errors)}`,
+      `v2 writes, reverse capture on:  single ${ms(r.on.single)}; 100-row batch ${ms(r.on.batch)}`,
+      `v2 writes, reverse capture off: single ${ms(r.off.single)}; 100-row batch ${ms(r.off.batch)}`,
+      `  on ÷ off: single ${ratio(r.on.single, r.off.single)}; batch ${ratio(r.on.batch, r.off.batch)} (goal p50 ≤ 1.1)`,
+      `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes; ledger: ${r.ledger.mismatches.length} mismatches of ${r.ledger.checked} keys`,
+      ...Object.entries(r.report.perPhase).map(
+        ([phase, p]) =>
+          `  writes ${phase.padEnd(10)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.writes.count} writes)`,
+      ),
+    ].join('\n')}\n`,
+  );
+  rows.push(
+    `${n.toLocaleString('en').padStart(10)} domains: ${r.co.attempts} attempts, lock ${r.co.lockHeldMs} ms, longest write ${stall.toFixed(0)} ms (${(stall / timeout).toFixed(2)}×), reverse capture on÷off single ${(r.on.single.p50 / r.off.single.p50).toFixed(2)} batch ${(r.on.batch.p50 / r.off.batch.p50).toFixed(2)} (p50); ${r.loadBefore}`,
+  );
+}
+process.stdout.write(`\nside by side:\n${rows.join('\n')}\n`);
+process.exit(0);
