@@ -14,11 +14,11 @@ import type { MappedTable } from './mapping.js';
 import { drain } from './reconcile.js';
 import type { RollbackPoint } from './rollback-points.js';
 import { markStep } from './state.js';
+import { cutoverAutovacuumStep } from './steps/cutover-autovacuum.js';
 import { cutoverCarryStep } from './steps/cutover-carry.js';
 import { AFTER_CUTOVER_PHASE, CUTOVER_PHASE, type CutoverContext } from './steps/cutover-context.js';
 import { cutoverDrainStep } from './steps/cutover-drain.js';
 import { cutoverFunctionsStep } from './steps/cutover-functions.js';
-import { cutoverGrantsStep } from './steps/cutover-grants.js';
 import { cutoverLateRowsStep } from './steps/cutover-late-rows.js';
 import { cutoverLockStep } from './steps/cutover-lock.js';
 import { cutoverMarkStep } from './steps/cutover-mark.js';
@@ -112,7 +112,7 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
           cutoverMoveStep(),
           cutoverSequencesStep(),
           cutoverFunctionsStep(),
-          cutoverGrantsStep(),
+          cutoverAutovacuumStep(),
           cutoverReverseCaptureStep(),
           cutoverCarryStep(),
           cutoverValidateStep(),

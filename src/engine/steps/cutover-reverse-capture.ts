@@ -15,7 +15,11 @@ export function cutoverReverseCaptureStep(): Step<CutoverContext> {
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      for (const t of ctx.present) await c.query(createCaptureTriggerSql(t, liveOf(t.def), 'reverse'));
+      // one round trip for all of them (DDL without parameters)
+      if (ctx.present.length)
+        await c.query(
+          ctx.present.map((t) => createCaptureTriggerSql(t, liveOf(t.def), 'reverse')).join(';\n'),
+        );
       await c.query(
         `DO $$ BEGIN
            IF to_regclass('public.schema_version_info') IS NOT NULL THEN
