@@ -23,7 +23,6 @@ import { cutoverLateRowsStep } from './steps/cutover-late-rows.js';
 import { cutoverLockStep } from './steps/cutover-lock.js';
 import { cutoverMarkStep } from './steps/cutover-mark.js';
 import { cutoverMatviewsStep } from './steps/cutover-matviews.js';
-import { cutoverMatviewsReadyStep } from './steps/cutover-matviews-ready.js';
 import { cutoverMoveStep } from './steps/cutover-move.js';
 import { cutoverRefreshStep } from './steps/cutover-refresh.js';
 import { cutoverResetSessionsStep } from './steps/cutover-reset-sessions.js';
@@ -101,7 +100,6 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
         id: CUTOVER_PHASE,
         title: 'phase 4: atomic cutover (one transaction)',
         steps: [
-          cutoverMatviewsReadyStep(),
           cutoverLockStep(input.toLock),
           cutoverSurfaceStep(),
           cutoverMatviewsStep(input.matviews),

@@ -37,7 +37,7 @@ describe('cutover as a plan', () => {
     };
     expect(plan).toMatchObject({ event: 'cutover.plan', ready: true });
     const planned = plan.steps.map((s) => s.id);
-    expect(planned[0]).toBe('cutover:matviews-ready');
+    expect(planned[0]).toBe('cutover:lock');
     expect(planned).toContain('cutover:reset-sessions');
     // the locked transaction: from the lock to the mark, consecutive
     expect(plan.steps.filter((s) => s.tx === 'cutover-locks').map((s) => s.id)).toEqual(
