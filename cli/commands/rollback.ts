@@ -78,15 +78,15 @@ export function registerRollback(program: Command): void {
     .requiredOption('--reason <text>', 'why (recorded with the point and the operation)')
     .option(
       '--lock-timeout <ms>',
-      'longest the application may wait behind the rollback lock',
+      'longest the application may wait behind one rollback attempt',
       whole('--lock-timeout', { min: 1 }),
-      1000,
+      100,
     )
     .option(
       '--attempts <n>',
-      'lock attempts before giving up (database unchanged)',
+      'lock attempts (jittered backoff between them) before giving up (database unchanged)',
       whole('--attempts', { min: 1 }),
-      20,
+      60,
     )
     .option('--skip-checksums', 'skip the row comparison before locking (structural checks still run)')
     .addOption(noMonitor())

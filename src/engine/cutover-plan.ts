@@ -9,6 +9,7 @@
 import { recordOperation } from '../bookkeeping.js';
 import type { Journal } from '../core/runner.js';
 import type { LockedGroup, Plan, RunContext } from '../core/step.js';
+import { type SessionPolicy, sessionPolicy } from '../db/session.js';
 import type { V2Definition } from '../schema/v2/model.js';
 import type { MappedTable } from './mapping.js';
 import { drain } from './reconcile.js';
@@ -44,6 +45,23 @@ import {
   sequencePairs,
 } from './steps/rollback-restore.js';
 import { rollbackValidateStep } from './steps/rollback-validate.js';
+
+/**
+ * Defaults of the locked transaction, for cutover and rollback alike: the application queues
+ * behind an attempt for at most 100 ms; attempts are cheap and jittered (25 ms doubling to 400 ms),
+ * so many fit in a bounded time: at most attempts × (lock timeout + 400 ms) ≈ 30 s plus the drains.
+ */
+export const LOCKED_DEFAULTS = { lockTimeoutMs: 100, attempts: 60, backoffMs: 25, maxBackoffMs: 400 };
+
+/** The session policy of a plan with a locked group (validated: ≤ 0 is DFC_CONFIG). */
+export function lockedPolicy(o: { lockTimeoutMs?: number; attempts?: number }): SessionPolicy {
+  return sessionPolicy({
+    lockTimeoutMs: o.lockTimeoutMs ?? LOCKED_DEFAULTS.lockTimeoutMs,
+    attempts: o.attempts ?? LOCKED_DEFAULTS.attempts,
+    backoffMs: LOCKED_DEFAULTS.backoffMs,
+    maxBackoffMs: LOCKED_DEFAULTS.maxBackoffMs,
+  });
+}
 
 export interface LockDiscipline {
   lockTimeoutMs: number;

@@ -15,14 +15,20 @@ import { type Faults, NO_FAULTS } from '../core/faults.js';
 import { runPlan } from '../core/runner.js';
 import { describePlan, type StepDescription, type TxMode } from '../core/step.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
-import { Session, sessionPolicy } from '../db/session.js';
+import { Session } from '../db/session.js';
 import { DfcError } from '../errors.js';
 import { V2 } from '../schema/v2/index.js';
 import type { V2Definition } from '../schema/v2/model.js';
 import { allTables } from './build.js';
 import type { CarryResult } from './carry.js';
 import { mappedTables } from './consolidate.js';
-import { cutoverInstance, instanceJournal, planCutover } from './cutover-plan.js';
+import {
+  cutoverInstance,
+  instanceJournal,
+  LOCKED_DEFAULTS,
+  lockedPolicy,
+  planCutover,
+} from './cutover-plan.js';
 import type { EventSink } from './events.js';
 import type { QuarantineReport } from './late-rows.js';
 import type { MappedTable } from './mapping.js';
@@ -36,12 +42,8 @@ export type { BlockerReport } from './steps/cutover-blockers.js';
 export type { ValidationCheck } from './steps/cutover-context.js';
 export { validateInTransaction } from './steps/cutover-validate.js';
 
-/**
- * Defaults of the cutover's lock discipline: the application queues behind an attempt for at most
- * 100 ms; attempts are cheap and jittered (25 ms doubling to 400 ms), so many of them fit in a
- * bounded time: at most attempts × (lock timeout + 400 ms) ≈ 30 s plus the drains between them.
- */
-export const CUTOVER_DEFAULTS = { lockTimeoutMs: 100, attempts: 60, backoffMs: 25, maxBackoffMs: 400 };
+/** Defaults of the cutover's lock discipline (shared with rollback: engine/cutover-plan.ts). */
+export const CUTOVER_DEFAULTS = LOCKED_DEFAULTS;
 
 export interface CutoverOptions {
   lockTimeoutMs?: number;
@@ -159,12 +161,7 @@ function cutoverPolicy(opts: CutoverOptions) {
         fix: 'pass --cancel-blockers-after with a whole number of milliseconds greater than 0, or leave it out',
       },
     );
-  return sessionPolicy({
-    lockTimeoutMs: opts.lockTimeoutMs ?? CUTOVER_DEFAULTS.lockTimeoutMs,
-    attempts: opts.attempts ?? CUTOVER_DEFAULTS.attempts,
-    backoffMs: CUTOVER_DEFAULTS.backoffMs,
-    maxBackoffMs: CUTOVER_DEFAULTS.maxBackoffMs,
-  });
+  return lockedPolicy(opts);
 }
 
 /**

@@ -14,13 +14,13 @@ import { runPlan } from '../core/runner.js';
 import { describePlan as describeSteps } from '../core/step.js';
 import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
-import { Session, sessionPolicy } from '../db/session.js';
+import { Session } from '../db/session.js';
 import { DfcError } from '../errors.js';
 import { V2 } from '../schema/v2/index.js';
 import type { V2Definition } from '../schema/v2/model.js';
 import { allTables } from './build.js';
 import { mappedTables } from './consolidate.js';
-import { instanceJournal, planRollback } from './cutover-plan.js';
+import { instanceJournal, LOCKED_DEFAULTS, lockedPolicy, planRollback } from './cutover-plan.js';
 import type { EventSink } from './events.js';
 import type { MappedTable } from './mapping.js';
 import { liveOf, type Rel } from './names.js';
@@ -92,7 +92,8 @@ function describePlan(point: RollbackPoint, tables: MappedTable[], v2: V2Definit
   ];
 }
 
-export const ROLLBACK_DEFAULTS = { lockTimeoutMs: 1000, attempts: 20 };
+/** The same lock discipline as the cutover's. */
+export const ROLLBACK_DEFAULTS = LOCKED_DEFAULTS;
 
 /**
  * Dry run: drain the reverse capture (it only brings the copy up to date), check the point and
@@ -152,10 +153,7 @@ export async function executeRollback(
     throw new DfcError('DFC_CONFIG', 'a rollback needs a reason', {
       fix: 'pass --reason TEXT (it is recorded with the point and in monitoring.migration_operations)',
     });
-  const policy = sessionPolicy({
-    lockTimeoutMs: opts.lockTimeoutMs ?? ROLLBACK_DEFAULTS.lockTimeoutMs,
-    attempts: opts.attempts ?? ROLLBACK_DEFAULTS.attempts,
-  });
+  const policy = lockedPolicy(opts);
   const started = Date.now();
   const session = await Session.open(url, 'dfc-rollback', policy);
   const c = session.client;
