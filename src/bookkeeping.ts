@@ -12,7 +12,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { inTransaction } from './db/connection.js';
 import { advisoryKey } from './db/lock.js';
-import { DfcError } from './errors.js';
+import { DfcError, isConnectionLost, toDfcError } from './errors.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import { renderValidateFunction } from './validate/render.js';
 
@@ -107,6 +107,8 @@ export async function ensureBookkeeping(c: pg.ClientBase, dir = BOOKKEEPING_DIR)
         );
         return true;
       }).catch((cause) => {
+        // a server that went away is not a broken file: DFC_CONNECTION says re-run
+        if (isConnectionLost(cause)) throw toDfcError(cause);
         throw new DfcError(
           'DFC_MIGRATION',
           `bookkeeping file ${f.version}_${f.name}.sql failed: ${errText(cause)}`,
@@ -134,6 +136,7 @@ export async function ensureBookkeeping(c: pg.ClientBase, dir = BOOKKEEPING_DIR)
     };
   } catch (e) {
     if (e instanceof DfcError) throw e;
+    if (isConnectionLost(e)) throw toDfcError(e);
     throw new DfcError('DFC_MIGRATION', `installing the bookkeeping schemas failed: ${errText(e)}`, {
       fix: 'the role needs CREATE on the database; rerun after fixing the reported problem',
       cause: e,

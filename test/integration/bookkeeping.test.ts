@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ensureBookkeeping, loadBookkeepingFiles, recordOperation } from '../../src/bookkeeping.js';
-import { withClient } from '../../src/db/connection.js';
-import { freshDatabase } from '../helpers/db.js';
+import { connect, withClient } from '../../src/db/connection.js';
+import { DfcError } from '../../src/errors.js';
+import { adminUrl, freshDatabase } from '../helpers/db.js';
 import { APPENDIX_PERFORMANCE_COMPARISON } from '../helpers/guide-sql.js';
 
 /** Everything the bookkeeping schemas define, as one comparable string. */
@@ -33,6 +34,23 @@ const catalogOf = (url: string) =>
 const SHIPPED = loadBookkeepingFiles().map((f) => f.version);
 
 describe('ensureBookkeeping', () => {
+  it('a connection lost while installing is DFC_CONNECTION (re-run), not a broken bookkeeping file', async () => {
+    const url = await freshDatabase('legacy');
+    const c = await connect(url, 'dfc-bk-lost');
+    try {
+      const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      await withClient(adminUrl(), (a) => a.query('SELECT pg_terminate_backend($1)', [pid]));
+      const err = await ensureBookkeeping(c).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(DfcError);
+      expect((err as DfcError).code).toBe('DFC_CONNECTION');
+    } finally {
+      await c.end().catch(() => {});
+    }
+  });
+
   it('installs every numbered file once; a second run changes nothing', async () => {
     const url = await freshDatabase('legacy');
     const files = loadBookkeepingFiles();
