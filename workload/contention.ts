@@ -1,9 +1,10 @@
 /**
  * A contention generator: sessions (application_name 'domainflow-report', a reporting job, say)
- * that repeatedly hold read transactions of `holdMs` on the busiest tables — each transaction reads
- * every table in `tables` (taking ACCESS SHARE on each) and keeps them until it commits. Sessions
- * start staggered across one hold, so at nearly every moment some transaction holds the tables:
- * the worst case for a tool that needs ACCESS EXCLUSIVE on them. Errors (a cancelled statement, a
+ * that repeatedly hold read transactions of `holdMs` on the busiest tables — session i reads
+ * tables[i % tables.length] (or, with `eachReadsAll`, every table) taking ACCESS SHARE, and keeps
+ * it until it commits. Sessions start staggered across one hold and run back to back, so at every
+ * moment each table is held by a transaction: a tool that needs ACCESS EXCLUSIVE on all of them
+ * gets through only when the holders' ends fall within its lock timeout. Errors (a cancelled statement, a
  * terminated connection) are counted by SQLSTATE and the session carries on (reconnecting if needed).
  *
  * This module must never import the engine (src/engine): it is an instrument.
@@ -20,6 +21,8 @@ export interface ContentionOptions {
   gapMs?: number;
   /** tables each transaction reads, in this order (default campaigns, generated_domains) */
   tables?: string[];
+  /** every transaction reads every table (default: session i reads tables[i % tables.length]) */
+  eachReadsAll?: boolean;
   /** application_name of the sessions */
   applicationName?: string;
 }
@@ -59,6 +62,7 @@ export function startContention(url: string, opts: ContentionOptions = {}): Cont
   );
 
   const one = async (i: number) => {
+    const mine = opts.eachReadsAll ? reads : [reads[i % reads.length]!];
     await sleep((holdMs * i) / sessions);
     let c: pg.Client | undefined;
     while (!stopped) {
@@ -71,7 +75,7 @@ export function startContention(url: string, opts: ContentionOptions = {}): Cont
           report.pids.push((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
         }
         await c.query('BEGIN');
-        for (const q of reads) await c.query(q);
+        for (const q of mine) await c.query(q);
         await c.query('SELECT pg_sleep($1)', [holdMs / 1000]);
         await c.query('COMMIT');
         report.transactions++;

@@ -196,7 +196,7 @@ export function registerConsolidate(program: Command): void {
       '--attempts <n>',
       'lock attempts (jittered backoff between them) before giving up (database unchanged)',
       whole('--attempts', { min: 1 }),
-      60,
+      150,
     )
     .option(
       '--cancel-blockers-after <ms>',

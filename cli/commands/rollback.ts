@@ -86,7 +86,7 @@ export function registerRollback(program: Command): void {
       '--attempts <n>',
       'lock attempts (jittered backoff between them) before giving up (database unchanged)',
       whole('--attempts', { min: 1 }),
-      60,
+      150,
     )
     .option('--skip-checksums', 'skip the row comparison before locking (structural checks still run)')
     .addOption(noMonitor())

@@ -48,10 +48,12 @@ import { rollbackValidateStep } from './steps/rollback-validate.js';
 
 /**
  * Defaults of the locked transaction, for cutover and rollback alike: the application queues
- * behind an attempt for at most 100 ms; attempts are cheap and jittered (25 ms doubling to 400 ms),
- * so many fit in a bounded time: at most attempts × (lock timeout + 400 ms) ≈ 30 s plus the drains.
+ * behind an attempt for at most 100 ms; attempts are cheap and jittered (25 ms doubling to 250 ms),
+ * so many fit in a bounded time: at most attempts × (lock timeout + 250 ms) ≈ 52 s plus the drains.
+ * Against readers that keep 300 ms transactions open on two of the tables one attempt succeeds
+ * only when both holders end within the timeout (≈ 1 in 18), hence 150 attempts.
  */
-export const LOCKED_DEFAULTS = { lockTimeoutMs: 100, attempts: 60, backoffMs: 25, maxBackoffMs: 400 };
+export const LOCKED_DEFAULTS = { lockTimeoutMs: 100, attempts: 150, backoffMs: 25, maxBackoffMs: 250 };
 
 /** The session policy of a plan with a locked group (validated: ≤ 0 is DFC_CONFIG). */
 export function lockedPolicy(o: { lockTimeoutMs?: number; attempts?: number }): SessionPolicy {
