@@ -20,7 +20,7 @@ export async function dfc(args: string[], env: Record<string, string> = {}): Pro
     Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && !k.startsWith('PG')),
   );
   try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: 120_000 });
+    const r = await run(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: 600_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr, all: r.stdout + r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };

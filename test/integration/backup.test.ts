@@ -1,10 +1,7 @@
-/** Backups with real faults: tampered copies, truncated archives, non-empty targets, unwritable dirs. */
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, open, readdir, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import { dropDatabase } from '../../src/db/databases.js';
@@ -19,10 +16,9 @@ import {
   verifyBackup,
 } from '../../src/index.js';
 import { catalogChecksum, dataChecksums } from '../helpers/checksums.js';
+import { dfc } from '../helpers/cli.js';
 import { adminUrl, freshDatabase, urlFor } from '../helpers/db.js';
 
-const run = promisify(execFile);
-const BIN = path.resolve(import.meta.dirname, '../../bin/dfc.js');
 const dbName = (url: string) => new URL(url).pathname.slice(1);
 // tables of public/auth (materialized views are derived: a restore refreshes them)
 const MATVIEWS = [
@@ -37,16 +33,6 @@ const domainflowOnly = (c: Record<string, string>) =>
       ([k]) => (k.startsWith('public.') || k.startsWith('auth.')) && !MATVIEWS.includes(k.split('.')[1]!),
     ),
   );
-
-async function dfc(args: string[]) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: '' } });
-    return { code: 0, stdout: r.stdout };
-  } catch (e) {
-    const x = e as { code: number; stdout: string };
-    return { code: x.code, stdout: x.stdout };
-  }
-}
 
 async function expectCode(p: Promise<unknown>, code: string, text: RegExp) {
   const e = await p.then(

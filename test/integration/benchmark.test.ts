@@ -1,7 +1,4 @@
 /** dfc benchmark: suites stored with sane figures, comparisons against measured noise, guide SQL. */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import {
@@ -13,19 +10,8 @@ import {
   monitorCheck,
   runBenchmark,
 } from '../../src/index.js';
+import { dfc } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
-
-const BIN = path.resolve(import.meta.dirname, '../../bin/dfc.js');
-async function dfc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...process.env, DATABASE_URL: '' },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    return e as { code: number; stdout: string; stderr: string };
-  }
-}
 
 const QUICK = { iterations: 12, warmup: 2, budgetMs: 2000 };
 

@@ -1,24 +1,7 @@
 /** The engine's CLI bindings, run as a user would: exit codes and --json output. */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { dfc, lastJson } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
-
-const run = promisify(execFile);
-const BIN = path.resolve(import.meta.dirname, '../../bin/dfc.js');
-
-async function dfc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: '' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
-
-const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
 
 describe('dfc consolidate / cutover / verify from the command line', () => {
   it('plans, consolidates, reports status, cuts over and verifies, with --json', async () => {
