@@ -142,6 +142,8 @@ async function lagSample(c: pg.Client): Promise<{ rows: number; seconds: number 
 
 interface Child {
   ready: Promise<number>;
+  /** consolidate()'s own wall time (its result.seconds: from connect to ready, no process start-up) */
+  engineSeconds: () => number | null;
   exited: Promise<{ code: number | null; maxRssKb: number | null; stderr: string }>;
   interrupt: () => void;
 }
@@ -165,6 +167,7 @@ function startConsolidate(url: string): Child {
   let buf = '';
   let stderr = '';
   let peak: number | null = null;
+  let engineSeconds: number | null = null;
   // VmHWM only grows: the last reading before exit is the peak (sampled every 200 ms)
   const timer = setInterval(() => {
     peak = peakRssKb(child.pid) ?? peak;
@@ -181,8 +184,9 @@ function startConsolidate(url: string): Child {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       try {
-        const e = JSON.parse(line) as { type?: string; phase?: string };
+        const e = JSON.parse(line) as { type?: string; phase?: string; event?: string; seconds?: number };
         if (e.type === 'phase' && e.phase === 'ready_for_cutover') onReady((now() - t0) / 1000);
+        if (e.event === 'consolidate.done') engineSeconds = e.seconds ?? null;
       } catch {}
     }
   });
@@ -196,7 +200,7 @@ function startConsolidate(url: string): Child {
       res({ code, maxRssKb: peak, stderr });
     }),
   );
-  return { ready, exited, interrupt: () => child.kill('SIGINT') };
+  return { ready, exited, interrupt: () => child.kill('SIGINT'), engineSeconds: () => engineSeconds };
 }
 
 async function runOne(
@@ -233,6 +237,7 @@ async function runOne(
   })();
   const on = await writeLatency(url, samples);
   await sampler;
+  const engineSeconds = child.engineSeconds();
   await lagConn.end();
   // the journal: per-step durations and the backfill's rows
   const journal = await withClient(url, async (c) => {
@@ -249,11 +254,26 @@ async function runOne(
       'SELECT coalesce(sum(rows_copied), 0) AS n FROM consolidation.engine_tables WHERE run_id = $1',
       [runId],
     );
-    return { phases: phases.rows, backfillRows: Number(rows.rows[0]!.n) };
+    const count = await c.query<{ s: number | null }>(
+      `SELECT (details->>'countSeconds')::float8 AS s FROM monitoring.migration_operations
+        WHERE run_id = $1 AND operation_type = 'check' AND operation_target = 'conversion-result'`,
+      [runId],
+    );
+    return {
+      phases: phases.rows,
+      backfillRows: Number(rows.rows[0]!.n),
+      countSeconds: count.rows[0]?.s ?? null,
+    };
   });
   // a cutover while the follower runs: the follower yields the consolidation lock to it
   traffic.markPhase('cutover');
-  const co = await cutover(url);
+  // a cutover that cannot get its locks (contention is bench/cutover's subject) is reported, not fatal
+  const co = await cutover(url).catch((e: Error & { code?: string }) => ({
+    attempts: Number.NaN,
+    lockHeldMs: Number.NaN,
+    failed: `${e.code ?? ''} ${e.message}`,
+  }));
+  if ('failed' in co) child.interrupt();
   const exit = await Promise.race([child.exited, sleep(30_000).then(() => null)]);
   if (!exit) child.interrupt();
   const exited = exit ?? (await child.exited);
@@ -267,6 +287,7 @@ async function runOne(
     seedRows: Object.values(seed.counts).reduce((a, b) => a + b, 0),
     limit,
     consolidateSeconds,
+    engineSeconds,
     journal,
     off,
     on,
@@ -309,18 +330,22 @@ for (const n of String(values.domains).split(',').map(Number)) {
       `rows in the database: ${r.seedRows}; load before ${r.loadBefore}, after ${r.loadAfter}`,
       `one-shot limit: copy ${r.limit.rows} rows in ${r.limit.copySeconds.toFixed(2)} s + plain index builds ${r.limit.indexSeconds.toFixed(2)} s = ${limitSeconds.toFixed(2)} s`,
       `whole consolidation (process start → ready_for_cutover): ${r.consolidateSeconds.toFixed(2)} s = ${(r.consolidateSeconds / limitSeconds).toFixed(2)} × the limit`,
-      '  per phase (journal):',
+      `  of which consolidate() itself (connect → ready, no process start-up): ${r.engineSeconds?.toFixed(2) ?? '?'} s = ${r.engineSeconds ? (r.engineSeconds / limitSeconds).toFixed(2) : '?'} × the limit`,
+      '  per phase (journal; check runs beside the copy, so phases overlap it):',
       ...r.journal.phases.map(
         (p) =>
           `    ${p.type.padEnd(12)} ${String(p.steps).padStart(3)} steps  ${p.seconds.toFixed(2).padStart(8)} s`,
       ),
+      `conversion count (its own session, beside the copy): ${r.journal.countSeconds?.toFixed(2) ?? '?'} s`,
       `online backfill ${r.journal.backfillRows} rows in ${backfill?.seconds.toFixed(2)} s = ${Math.round(online)} rows/s; one-shot copy ${Math.round(oneShot)} rows/s; ratio ${(online / oneShot).toFixed(2)}`,
       `writes, capture off: single ${ms(r.off.single)}; 100-row batch ${ms(r.off.batch)}`,
       `writes, capture on:  single ${ms(r.on.single)}; 100-row batch ${ms(r.on.batch)}`,
       `  on ÷ off: single ${ratio(r.on.single, r.off.single)}; batch ${ratio(r.on.batch, r.off.batch)}`,
       `follower lag over ${r.lags.length} s waiting for cutover: max ${maxLag.rows} rows / ${maxLag.seconds.toFixed(2)} s, mean ${meanRows.toFixed(1)} rows`,
       `tool peak resident memory: ${r.exited.maxRssKb === null ? 'n/a (no /proc)' : `${(r.exited.maxRssKb / 1024).toFixed(1)} MiB`}; follower exit code ${r.exited.code}`,
-      `cutover (follower running): ${r.cutover.attempts} attempt(s), lock held ${r.cutover.lockHeldMs} ms`,
+      'failed' in r.cutover
+        ? `cutover (follower running) FAILED: ${r.cutover.failed}`
+        : `cutover (follower running): ${r.cutover.attempts} attempt(s), lock held ${r.cutover.lockHeldMs} ms`,
       `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes, achieved ${r.report.achievedOpsPerSec.toFixed(0)} ops/s; ledger mismatches ${r.mismatches}`,
       ...Object.entries(r.report.perPhase).map(
         ([phase, p]) =>

@@ -90,6 +90,28 @@ export async function backfillBatch(
         : `SELECT s.* FROM ${q(source)} s WHERE $1::jsonb IS NULL ORDER BY ${pkList(t, 's')} LIMIT $2`;
       params = [position.lastKey === null ? null : JSON.stringify(position.lastKey), opts.batchSize];
     }
+    if (position.mode === 'ctid' && !opts.applyIssues) {
+      // nothing to filter or quarantine: one plain INSERT … SELECT over the block range, the
+      // one-shot copy's own statement (no CTE to materialize, no RETURNING to count); a row the
+      // applier already wrote wins, as below
+      const ins = await c.query(
+        `INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
+         SELECT ${cols.map((x) => t.def.mapping[x.column]!.forward).join(', ')} FROM (${batch}) s
+         ON CONFLICT DO NOTHING`,
+        params,
+      );
+      const inserted = ins.rowCount ?? 0;
+      const nextBlock = Math.min(position.nextBlock + blocks, position.endBlock);
+      const next: BackfillPosition = { ...position, nextBlock };
+      const done = nextBlock >= position.endBlock;
+      await c.query(
+        `UPDATE consolidation.engine_tables SET rows_copied = rows_copied + $3, last_key = $4::jsonb,
+                backfill_done = $5, updated_at = now() WHERE run_id = $1 AND table_name = $2`,
+        [runId, t.captureName.forward, inserted, JSON.stringify(next), done],
+      );
+      await c.query('COMMIT');
+      return { scanned: inserted, inserted, position: next, done };
+    }
     const filter = opts.applyIssues ? `WHERE NOT (${t.excludePredicate})` : '';
     const exprs = opts.applyIssues
       ? cols.map((x) => x.expr)

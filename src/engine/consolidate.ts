@@ -97,6 +97,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
   const session = await Session.open(url, 'dfc-consolidate', policy);
   let applier: pg.Client | undefined;
   let conversion: ConversionCheck | undefined;
+  let ctxRef: ConsolidateContext | undefined;
   const c = session.client;
   try {
     applier = await connect(url, 'dfc-consolidate-apply');
@@ -135,6 +136,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       url,
     };
     conversion = ctx.conversion = new ConversionCheck(url, present);
+    ctxRef = ctx;
     const journal = runJournal<ConsolidateContext>();
     try {
       await runPlan(plan, ctx, journal);
@@ -170,6 +172,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
     };
   } finally {
     await conversion?.stop(c).catch(() => {});
+    await ctxRef?.analyzer?.stop(c).catch(() => {});
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
     await session.close();
     await applier?.end().catch(() => {});

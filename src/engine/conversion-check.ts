@@ -19,6 +19,8 @@ export class ConversionCheck {
   private running?: Promise<IssueCount[]>;
   private pid?: number;
   private settled = false;
+  /** how long the count itself took (s), once it finished */
+  seconds: number | null = null;
 
   constructor(
     private readonly url: string,
@@ -52,11 +54,14 @@ export class ConversionCheck {
   }
 
   private async scan(): Promise<IssueCount[]> {
+    const t0 = Date.now();
     const c = await connect(this.url, 'dfc-consolidate-check');
     try {
       const r = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       this.pid = r.rows[0]?.pid;
-      return (await countConversionIssues(c, this.tables)).filter((i) => i.count > 0);
+      const bad = (await countConversionIssues(c, this.tables)).filter((i) => i.count > 0);
+      this.seconds = (Date.now() - t0) / 1000;
+      return bad;
     } finally {
       await c.end().catch(() => {});
     }

@@ -11,7 +11,7 @@ import { allTables } from './build.js';
 import type { MappedTable } from './mapping.js';
 import { legacyLiveOf } from './names.js';
 import { setRunState } from './state.js';
-import { analyzeStep } from './steps/analyze.js';
+import { analyzeStartStep, analyzeStep } from './steps/analyze.js';
 import { backfillStep } from './steps/backfill.js';
 import { captureInstallStep } from './steps/capture-install.js';
 import { catchUpStep } from './steps/catch-up.js';
@@ -102,6 +102,7 @@ export async function planConsolidate(s: Session, input: PlannerInput): Promise<
           ),
           catchUpStep('capture:catch-up', 'before the indexes'),
           ...tables.map((t) => indexesStep(t, rowsOf(t.schema, t.name))),
+          analyzeStartStep(),
           ...tables.map((t) => constraintsStep(t, 'check')),
           catchUpStep('capture:catch-up-2', 'before the foreign keys'),
           ...tables.map((t) => constraintsStep(t, 'fk')),

@@ -40,13 +40,14 @@ export function conversionResultStep(): Step<ConsolidateContext> {
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      const bad = await checkOf(ctx).result();
+      const check = checkOf(ctx);
+      const bad = await check.result();
       await c.query(
         `UPDATE consolidation.engine_runs SET options = options || jsonb_build_object('issue_tables', $2::jsonb) WHERE run_id = $1`,
         [ctx.runId, JSON.stringify([...new Set(bad.map((i) => i.table))])],
       );
       if (bad.length && ctx.onInvalid === 'abort') throw conversionRefusal(bad);
-      return { issues: bad.length };
+      return { issues: bad.length, countSeconds: check.seconds };
     },
   };
 }

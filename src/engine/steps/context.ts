@@ -5,6 +5,7 @@ import type { V2Definition } from '../../schema/v2/model.js';
 import type { ConversionCheck } from '../conversion-check.js';
 import type { MappedTable } from '../mapping.js';
 import type { ThrottleOptions } from '../throttle.js';
+import type { BackgroundAnalyze } from './analyze.js';
 
 export type InvalidPolicy = 'abort' | 'quarantine';
 
@@ -23,6 +24,8 @@ export interface ConsolidateContext extends RunContext {
   url?: string;
   /** the conversion count running beside the copy (check:conversion starts it) */
   conversion?: ConversionCheck;
+  /** the ANALYZEs running beside the constraints (analyze:start starts them) */
+  analyzer?: BackgroundAnalyze;
 }
 
 /** Copy rates assumed for the estimates (rows/s); measured by bench/consolidate on a 2-core machine. */
