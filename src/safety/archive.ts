@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Catalog } from '../schema/catalog.js';
-import { build, ident, join, sql } from '../sql/sql.js';
+import { build, ident, join, literal, sql } from '../sql/sql.js';
 import { backupError } from './common.js';
 
 export const ARCHIVE_FORMAT = 'dfc-backup/1';
@@ -80,18 +80,74 @@ export async function copyableColumns(c: pg.ClientBase, table: { schema: string;
   return r.rows.map((x) => x.attname);
 }
 
-/** COPY one backed-up table to `file`; returns its size and SHA-256. */
+/** COPY one table to `file` (streamed); returns its rows, size and SHA-256. */
 export async function writeTableFile(
   c: pg.ClientBase,
   source: { schema: string; name: string },
   columns: string[],
   file: string,
-): Promise<{ bytes: number; sha256: string }> {
+): Promise<{ rows: number; bytes: number; sha256: string }> {
   const cols = join(columns.map((x) => ident(x)));
   const q = build(sql`COPY (SELECT ${cols} FROM ${ident(source)}) TO STDOUT`);
   const h = hasher();
-  await pipeline(c.query(copyTo(q.text)), h.t, createWriteStream(file, { flags: 'wx' }));
-  return { bytes: h.bytes(), sha256: h.digest() };
+  const stream = c.query(copyTo(q.text));
+  await pipeline(stream, h.t, createWriteStream(file, { flags: 'wx' }));
+  return {
+    rows: Number((stream as { rowCount?: number }).rowCount ?? 0),
+    bytes: h.bytes(),
+    sha256: h.digest(),
+  };
+}
+
+export interface ArchivedTable {
+  table: string;
+  file: string;
+  columns: string[];
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Write the archive's data files from the source tables in a second session that imports the
+ * backup transaction's snapshot (pg_export_snapshot), so the files are the same snapshot as the
+ * in-database copy and are written while that session copies and hashes. `abort()` ends the
+ * session (a failed backup) and waits for the writer to stop.
+ */
+export function startArchiveWriter(
+  open: () => Promise<pg.Client>,
+  snapshot: string,
+  tables: { schema: string; name: string }[],
+  dir: string,
+): { done: Promise<ArchivedTable[]>; abort(): Promise<void> } {
+  let client: pg.Client | undefined;
+  let aborted = false;
+  const run = async () => {
+    client = await open();
+    if (aborted) throw new Error('archive writer aborted');
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(build(sql`SET TRANSACTION SNAPSHOT ${literal(snapshot)}`).text);
+    const out: ArchivedTable[] = [];
+    for (const [i, t] of tables.entries()) {
+      const file = `data/${String(i).padStart(3, '0')}_${t.schema}.${t.name}.copy`;
+      const columns = await copyableColumns(client, t);
+      const w = await writeTableFile(client, t, columns, path.join(dir, file));
+      out.push({ table: `${t.schema}.${t.name}`, file, columns, ...w });
+    }
+    await client.query('COMMIT');
+    return out;
+  };
+  const done = run().finally(() => client?.end().catch(() => {}));
+  // the caller awaits `done` later; until then a rejection is not unhandled
+  done.catch(() => {});
+  return {
+    done,
+    async abort() {
+      aborted = true;
+      await client?.end().catch(() => {});
+      await done.catch(() => {});
+    },
+  };
 }
 
 /** Write a small file and return its manifest entry. */

@@ -23,12 +23,11 @@ import { readCatalog } from '../schema/catalog.js';
 import {
   ARCHIVE_FORMAT,
   type BackupManifest,
-  copyableColumns,
   type ManifestTable,
   renderSchemaSql,
   type SchemaDdl,
+  startArchiveWriter,
   writeHashedFile,
-  writeTableFile,
 } from './archive.js';
 import { backupError, checkSpace, classifyBackupFailure, freeBytes, pretty, progress } from './common.js';
 
@@ -100,6 +99,7 @@ export async function createBackup(url: string, opts: CreateBackupOptions = {}):
   const archiveDir = opts.toDir ? path.resolve(opts.toDir, name) : null;
   const staging = archiveDir ? `${archiveDir}.partial` : null;
   let stagingMade = false;
+  let archive: ReturnType<typeof startArchiveWriter> | undefined;
   const t0 = Date.now();
   try {
     await ensureBookkeeping(c);
@@ -132,6 +132,16 @@ export async function createBackup(url: string, opts: CreateBackupOptions = {}):
       message: `backup ${name}: ${tables.length} tables, ~${rowsEstimate} rows, ~${pretty(bytes)}`,
     });
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    // the archive's files are written from this snapshot by a second session meanwhile
+    if (staging) {
+      const snap = (await c.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+      archive = startArchiveWriter(
+        () => connect(url, 'dfc-backup-archive'),
+        snap,
+        tables.map((t) => ({ schema: t.schema_name, name: t.table_name })),
+        staging,
+      );
+    }
     const schema = (await c.query<{ s: string }>('SELECT safety.backup_prepare($1) AS s', [name])).rows[0]!.s;
     const prog = progress(opts.onEvent, 'backup', rowsEstimate);
     const entries: ManifestTable[] = [];
@@ -151,15 +161,23 @@ export async function createBackup(url: string, opts: CreateBackupOptions = {}):
     if (staging && archiveDir) {
       catalog = await readCatalog(c, ['public', 'auth']);
       const files: BackupManifest['files'] = [];
-      const ap = progress(opts.onEvent, 'archive', prog.done);
-      for (const [i, e] of entries.entries()) {
-        const file = `data/${String(i).padStart(3, '0')}_${e.schema}.${e.name}.copy`;
-        const columns = await copyableColumns(c, { schema: e.schema, name: e.name });
-        const w = await writeTableFile(c, { schema, name: e.copy }, columns, path.join(staging, file));
-        Object.assign(e, { columns, file, bytes: w.bytes, sha256: w.sha256 });
-        files.push({ file, bytes: w.bytes, sha256: w.sha256 });
-        ap.add(e.rows, e.table);
+      const written = await archive!.done;
+      for (const e of entries) {
+        const w = written.find((x) => x.table === e.table);
+        // same snapshot, so the same rows; anything else is a bug, not a backup
+        if (!w || w.rows !== e.rows)
+          throw backupError(
+            `backup ${name}: the archive of ${e.table} has ${w?.rows ?? 'no'} rows, the in-database copy ${e.rows}`,
+            'report this; nothing was kept',
+          );
+        Object.assign(e, { columns: w.columns, file: w.file, bytes: w.bytes, sha256: w.sha256 });
+        files.push({ file: w.file, bytes: w.bytes, sha256: w.sha256 });
       }
+      opts.onEvent?.({
+        type: 'phase',
+        phase: 'backup',
+        message: `archive ${archiveDir}: ${files.length} data files`,
+      });
       const ddl = (await c.query<{ d: SchemaDdl }>('SELECT safety.schema_ddl() AS d')).rows[0]!.d;
       const seqs = (
         await c.query<{ s: BackupManifest['sequences'] }>('SELECT safety.sequence_positions() AS s')
@@ -219,6 +237,7 @@ export async function createBackup(url: string, opts: CreateBackupOptions = {}):
       seconds,
     };
   } catch (e) {
+    await archive?.abort();
     await c.query('ROLLBACK').catch(() => {});
     if (stagingMade && staging) await rm(staging, { recursive: true, force: true }).catch(() => {});
     const err = classifyBackupFailure(`backup ${name} failed`, e);

@@ -147,6 +147,40 @@ describe('dfc backup', () => {
     }
   });
 
+  it('the archive is written from the backup snapshot while the application writes: it restores to the in-database checksums', async () => {
+    const url = await freshDatabase('seeded', 'bk');
+    const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bk-'));
+    let writing = true;
+    let writes = 0;
+    const writer = withClient(url, async (c) => {
+      while (writing) {
+        await c.query(
+          `UPDATE public.campaigns SET name = name || '.' WHERE id = (SELECT id FROM public.campaigns ORDER BY random() LIMIT 1)`,
+        );
+        await c.query(
+          `INSERT INTO public.audit_logs (id, action, entity_type, timestamp) VALUES (uuid_generate_v4(), 'during_backup', 'test', now())`,
+        );
+        writes++;
+      }
+    });
+    try {
+      await createBackup(url, { name: 'live', toDir: dir });
+    } finally {
+      writing = false;
+      await writer;
+    }
+    expect(writes).toBeGreaterThan(0);
+    const target = `${dbName(url)}_live`;
+    try {
+      // commits only when every table's count and checksum equal the manifest's (the in-database copy's)
+      const r = await restoreBackup(url, 'live', { intoDatabase: target, fromDir: dir });
+      expect(r.checksumsMatch).toBe(true);
+      expect((await verifyBackup(url, 'live')).valid).toBe(true);
+    } finally {
+      await dropDatabase(adminUrl(), target);
+    }
+  });
+
   it('a truncated or corrupted archive is refused before anything is restored', async () => {
     const url = await freshDatabase('seeded', 'bk');
     const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bk-'));
