@@ -87,11 +87,14 @@ export async function countConversionIssues(c: pg.ClientBase, tables: MappedTabl
 }
 
 /**
- * SQL for an order-independent checksum of a set of row texts: the sum of 60-bit md5 prefixes,
- * as numeric so it cannot overflow. Same rows (in any order) → same text.
+ * SQL for an order-independent checksum of a set of row texts: the sum of each row's 64-bit
+ * hashtextextended (PostgreSQL 11+), accumulated by sum(bigint) in 128 bits and returned as
+ * numeric, so it cannot overflow. Same rows (in any order) → same text. Both sides of a comparison
+ * are computed in one server, so the hash need not be stable across versions; it detects
+ * accidental differences as well as the 60-bit md5 prefix it replaces, at a fraction of the cost
+ * (md5 hex → bit → numeric per row was most of verify's time at 1M rows).
  */
-export const setChecksumSql = (rowText: string) =>
-  `coalesce(sum(('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint::numeric), 0)::text`;
+export const setChecksumSql = (rowText: string) => `coalesce(sum(hashtextextended(${rowText}, 0)), 0)::text`;
 
 export interface RowSetComparison {
   legacyRows: number;

@@ -199,9 +199,27 @@ async function snapshotChecks(c: pg.ClientBase, v2: V2Definition): Promise<Verif
     });
   }
   checks.push(...(await referentialChecks(c, v2)));
-  for (const t of withCopy) checks.push(...(await compareWithRollbackCopy(c, t)));
+  // without any row kept out (read in this snapshot, after the queue), every "parent quarantined"
+  // cascade predicate is false: comparing without them is exact, and their per-row subplans
+  // (which also rule out a parallel scan) go away
+  const keptOut = await c.query<{ any: boolean }>(
+    `SELECT to_regclass('consolidation.engine_quarantine') IS NOT NULL
+            AND EXISTS (SELECT 1 FROM consolidation.engine_quarantine WHERE action = 'exclude_row') AS any`,
+  );
+  const compared = keptOut.rows[0]?.any
+    ? withCopy
+    : withCopy.map((t) => mapTable(stripCascade(t), [stripCascade(t)]));
+  for (const t of compared) checks.push(...(await compareWithRollbackCopy(c, t)));
   if (withCopy.length) checks.push(await privilegesMatchRollbackCopy(c, ROLLBACK_SCHEMA));
   return checks;
 }
 
 const QUEUE_BATCH = 5000;
+
+/** The table's own definition, without the cascade issues mapTable added from its parents. */
+function stripCascade(t: MappedTable) {
+  return {
+    ...t.def,
+    conversionIssues: t.def.conversionIssues.filter((i) => !i.id.endsWith('.parent_quarantined')),
+  };
+}
