@@ -354,6 +354,19 @@ function dependentsCheck(tables: string[], def = V2): ValidationCheck {
     JOIN pg_namespace vn ON vn.oid = v.relnamespace
    WHERE vn.nspname || '.' || v.relname <> ALL (${litArray(DOMAINFLOW_VIEWS)})
   UNION ALL
+  -- a view over one of DomainFlow's own views: v2 rebuilds those, and the cutover re-points only
+  -- views over tables, so this one is refused (blocked) rather than left reading the rollback copy
+  SELECT DISTINCT 'view', vn.nspname || '.' || v.relname, dn.nspname || '.' || dv.relname,
+         format('DROP VIEW %I.%I', vn.nspname, v.relname), format('%I.%I', vn.nspname, v.relname),
+         NULL::regclass, NULL::oid
+    FROM pg_class dv JOIN pg_namespace dn ON dn.oid = dv.relnamespace
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = dv.oid AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    JOIN pg_class v ON v.oid = rw.ev_class AND v.oid <> dv.oid
+    JOIN pg_namespace vn ON vn.oid = v.relnamespace
+   WHERE dn.nspname || '.' || dv.relname = ANY (${litArray(DOMAINFLOW_VIEWS)})
+     AND vn.nspname || '.' || v.relname <> ALL (${litArray(DOMAINFLOW_VIEWS)})
+  UNION ALL
   SELECT 'foreign_key', cn.nspname || '.' || cl.relname || '.' || con.conname, df.name,
          format('ALTER TABLE %I.%I DROP CONSTRAINT %I', cn.nspname, cl.relname, con.conname), NULL,
          'pg_constraint'::regclass, con.oid
@@ -381,7 +394,9 @@ function dependentsCheck(tables: string[], def = V2): ValidationCheck {
     FROM df JOIN pg_publication_rel pr ON pr.prrelid = df.oid JOIN pg_publication pub ON pub.oid = pr.prpubid
 ), found AS (
   SELECT raw.*,
-         CASE WHEN NOT EXISTS (SELECT 1 FROM v2c WHERE v2c.tbl = raw.depends_on)
+         CASE WHEN raw.cls IS NULL
+              THEN format('it reads DomainFlow''s view %s, which v2 rebuilds; only views over tables are re-pointed', raw.depends_on)
+              WHEN NOT EXISTS (SELECT 1 FROM v2c WHERE v2c.tbl = raw.depends_on)
               THEN format('v2 has no table %s', raw.depends_on)
               ELSE (SELECT string_agg(format('%s.%s is %s in legacy, %s in v2', u.tbl, u.col, u.typ, coalesce(v2c.typ, 'absent')), '; ' ORDER BY u.tbl, u.col)
                       FROM uses u LEFT JOIN v2c ON v2c.tbl = u.tbl AND v2c.col = u.col

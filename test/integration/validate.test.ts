@@ -251,6 +251,7 @@ describe('dfc validate refuses, with reason and fix', () => {
       c.query(`CREATE SCHEMA reporting;
         CREATE VIEW reporting.campaign_names AS SELECT id, name FROM public.campaigns;
         CREATE VIEW reporting.campaign_owners AS SELECT id, user_id FROM public.campaigns;
+        CREATE VIEW reporting.proxy_names AS SELECT id FROM public.proxies_decrypted;
         CREATE TABLE reporting.bookmarks (campaign_id uuid REFERENCES public.campaigns (id));
         CREATE FUNCTION reporting.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
         CREATE TRIGGER reporting_touch BEFORE INSERT ON public.personas FOR EACH ROW EXECUTE FUNCTION reporting.touch();`),
@@ -272,11 +273,20 @@ describe('dfc validate refuses, with reason and fix', () => {
       },
       { kind: 'view', object: 'reporting.campaign_names', depends_on: 'public.campaigns', carried: true },
       { kind: 'view', object: 'reporting.campaign_owners', depends_on: 'public.campaigns', carried: false },
+      {
+        kind: 'view',
+        object: 'reporting.proxy_names',
+        depends_on: 'public.proxies_decrypted',
+        carried: false,
+      },
     ]);
     // campaigns.user_id is text in legacy and uuid in v2: that view cannot be recreated as it is
-    expect(codes(r)).toEqual(['foreign_dependent']);
+    expect(codes(r)).toEqual(['foreign_dependent', 'foreign_dependent']);
     expect(r.problems[0]!.reason).toContain('public.campaigns.user_id is text in legacy, uuid in v2');
     expect(r.problems[0]!.fix).toContain('DROP VIEW reporting.campaign_owners');
+    // a view over DomainFlow's own view is not re-pointed: refused, naming why
+    expect(r.problems[1]!.reason).toContain("reads DomainFlow's view public.proxies_decrypted");
+    expect(r.problems[1]!.fix).toContain('DROP VIEW reporting.proxy_names');
     const carried = r.warnings.filter((w) => w.code === 'foreign_dependent_carried');
     expect(carried).toHaveLength(3);
     expect(carried.every((w) => w.reason.includes('will be carried'))).toBe(true);
