@@ -14,7 +14,14 @@
  */
 import type pg from 'pg';
 import { quoteIdent } from '../sql/sql.js';
-import { endpoints, type MappedTable, pkList, pkObject, quarantineInsertSql } from './mapping.js';
+import {
+  endpoints,
+  type MappedTable,
+  pkDescending,
+  pkList,
+  pkObject,
+  quarantineInsertSql,
+} from './mapping.js';
 import { q } from './names.js';
 
 /** Where a table's backfill stands (stored as jsonb in engine_tables.last_key). */
@@ -122,7 +129,7 @@ export async function backfillBatch(
                SELECT ${exprs.join(', ')} FROM batch s ${filter}
                ON CONFLICT DO NOTHING RETURNING 1)${opts.applyIssues && t.issues.length ? `, quarantined AS (${quarantineInsertSql(t, runId, 'batch s')})` : ''}
        SELECT (SELECT count(*) FROM batch) AS scanned, (SELECT count(*) FROM ins) AS inserted,
-              ${position.mode === 'pk' ? `(SELECT ${pkObject(t, 's')} FROM batch s ORDER BY ${pkList(t, 's')} DESC LIMIT 1)` : 'NULL::jsonb'} AS last_key`,
+              ${position.mode === 'pk' ? `(SELECT ${pkObject(t, 's')} FROM batch s ORDER BY ${pkDescending(t, 's')} LIMIT 1)` : 'NULL::jsonb'} AS last_key`,
       params,
     );
     const row = r.rows[0]!;

@@ -132,6 +132,10 @@ export function endpoints(
 export const pkList = (t: MappedTable, alias?: string) =>
   t.primaryKey.map((c) => (alias ? `${alias}.${quoteIdent(c)}` : quoteIdent(c))).join(', ');
 
+/** every key column descending: `a, b DESC` would sort only the last one down (keyset resumed inside the batch) */
+export const pkDescending = (t: MappedTable, alias: string) =>
+  t.primaryKey.map((c) => `${alias}.${quoteIdent(c)} DESC`).join(', ');
+
 export const pkJoin = (t: MappedTable, a: string, b: string) =>
   t.primaryKey.map((c) => `${a}.${quoteIdent(c)} = ${b}.${quoteIdent(c)}`).join(' AND ');
 

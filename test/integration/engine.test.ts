@@ -106,6 +106,23 @@ describe('consolidate + cutover under live traffic', () => {
     expect(rep.checks.filter((c) => !c.passed)).toEqual([]);
   });
 
+  it('keyset backfill in many small batches copies every row once, composite keys included', async () => {
+    // PostgreSQL 12-13 walk by key; auth.role_permissions (role_id, permission_id) needs several
+    // batches here, so resuming after a batch must compare the whole key (it once sorted only the last column)
+    const url = await freshDatabase('seeded');
+    await consolidate(url, { batchSize: 16, backfillMode: 'pk' });
+    const status = await consolidationStatus(url);
+    expect(status.state).toBe('ready_for_cutover');
+    const rp = status.tables.find((t) => t.table.endsWith('role_permissions'))!;
+    expect(rp.legacyRows).toBeGreaterThan(16 * 2);
+    for (const t of status.tables)
+      expect({ table: t.table, rows: t.shadowRows, same: t.checksumsMatch }).toEqual({
+        table: t.table,
+        rows: t.legacyRows,
+        same: true,
+      });
+  });
+
   it('refuses when rows cannot convert, naming them (CONSOLIDATION_04), and leaves legacy as it was', async () => {
     const url = await seeded(1000, true);
     const state = (c: pg.ClientBase) =>
