@@ -4,7 +4,7 @@
  * (alias `t`). Rows that cannot convert are handled by the definition's quarantine actions.
  */
 import type { ColumnMapping, ConversionIssue, TableDef } from '../schema/v2/model.js';
-import { quoteIdent } from '../sql/sql.js';
+import { quoteIdent, quoteLiteral } from '../sql/sql.js';
 import { legacyLiveOf, legacyRollbackOf, liveOf, type Rel, relKey, shadowOf } from './names.js';
 
 export type Direction = 'forward' | 'reverse';
@@ -74,11 +74,11 @@ function cascadeIssues(def: TableDef, all: TableDef[]): ConversionIssue[] {
     const parent = all.find((t) => relKey(t) === parentName);
     if (!parent || !excludable.has(parentName)) continue;
     if (parent.primaryKey.columns.join(',') !== fk.references.columns.join(',')) continue;
-    const key = `jsonb_build_object(${fk.references.columns.map((rc, i) => `'${rc}', s.${quoteIdent(fk.columns[i]!)}`).join(', ')})`;
+    const key = `jsonb_build_object(${fk.references.columns.map((rc, i) => `${quoteLiteral(rc)}, s.${quoteIdent(fk.columns[i]!)}`).join(', ')})`;
     const notNull = fk.columns.every((c) => def.columns.find((x) => x.name === c)?.notNull);
     out.push({
       id: `${def.name}.${fk.name}.parent_quarantined`,
-      predicate: `EXISTS (SELECT 1 FROM consolidation.engine_quarantine q WHERE q.table_name = '${relKey(parent.legacy)}' AND q.action = 'exclude_row' AND q.row_key = ${key})`,
+      predicate: `EXISTS (SELECT 1 FROM consolidation.engine_quarantine q WHERE q.table_name = ${quoteLiteral(relKey(parent.legacy))} AND q.action = 'exclude_row' AND q.row_key = ${key})`,
       reason: `references a ${fk.references.table} row that quarantine kept out of v2`,
       fix: `resolve the quarantined ${fk.references.table} row (consolidation.engine_quarantine) and reinsert`,
       quarantine: notNull ? { action: 'exclude_row' } : { action: 'null_column', column: fk.columns[0]! },
@@ -140,7 +140,7 @@ export const pkJoin = (t: MappedTable, a: string, b: string) =>
   t.primaryKey.map((c) => `${a}.${quoteIdent(c)} = ${b}.${quoteIdent(c)}`).join(' AND ');
 
 export const pkObject = (t: MappedTable, alias: string) =>
-  `jsonb_build_object(${t.primaryKey.map((c) => `'${c}', ${alias}.${quoteIdent(c)}`).join(', ')})`;
+  `jsonb_build_object(${t.primaryKey.map((c) => `${quoteLiteral(c)}, ${alias}.${quoteIdent(c)}`).join(', ')})`;
 
 /**
  * INSERT of the original legacy rows that match any of the table's conversion issues into
@@ -152,7 +152,10 @@ export function quarantineInsertSql(t: MappedTable, runId: string | undefined, r
   return `INSERT INTO consolidation.engine_quarantine (run_id, table_name, row_key, issue_id, action, original_row)
     SELECT ${runId ? Number(runId) : 'NULL'}, i.table_name, ${pkObject(t, 's')}, i.issue_id, i.action, to_jsonb(s)
       FROM ${rowsSql} JOIN (VALUES ${t.issues
-        .map((i, n) => `(${n}, '${t.captureName.forward}', '${i.id}', '${i.quarantine.action}')`)
+        .map(
+          (i, n) =>
+            `(${n}, ${quoteLiteral(t.captureName.forward)}, ${quoteLiteral(i.id)}, ${quoteLiteral(i.quarantine.action)})`,
+        )
         .join(', ')}) AS i(n, table_name, issue_id, action)
         ON ${t.issues.map((i, n) => `(i.n = ${n} AND coalesce((${i.predicate}), false))`).join(' OR ')}
     ON CONFLICT (table_name, row_key, issue_id) DO UPDATE SET original_row = EXCLUDED.original_row, quarantined_at = now()`;

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { DfcError } from '../errors.js';
-import { quoteIdent } from '../sql/sql.js';
+import { quoteIdent, quoteLiteral } from '../sql/sql.js';
 import { type MappedTable, pkObject } from './mapping.js';
 import {
   DF_SCHEMAS,
@@ -84,10 +84,9 @@ export function compareSql(t: MappedTable, copy: Rel, v2: Rel): string {
   const types = new Map(t.def.columns.map((col) => [col.name, col.type]));
   const legacyRow = `ROW(${columns.map((col) => `(${forward.get(col)})::${types.get(col)}`).join(', ')})::text`;
   const v2Row = `ROW(${columns.map((col) => `t.${quoteIdent(col)}`).join(', ')})::text`;
-  const name = t.captureName.reverse.replaceAll("'", "''");
   return `WITH pend AS MATERIALIZED (
   SELECT DISTINCT v.k FROM consolidation.capture_log l, LATERAL (VALUES (l.old_key), (l.new_key)) v(k)
-   WHERE l.direction = 'reverse' AND l.table_name = '${name}' AND v.k IS NOT NULL),
+   WHERE l.direction = 'reverse' AND l.table_name = ${quoteLiteral(t.captureName.reverse)} AND v.k IS NOT NULL),
 l AS (SELECT count(*) AS n, ${setChecksumSql(legacyRow)} AS sum FROM ${q(copy)} s
        WHERE NOT (${t.excludePredicate}) AND ${pkObject(t, 's')} NOT IN (SELECT k FROM pend)),
 v AS (SELECT count(*) AS n, ${setChecksumSql(v2Row)} AS sum FROM ${q(v2)} t

@@ -1,6 +1,6 @@
 /** Small shared pieces of the engine: conversion-issue counts and the operations log. */
 import type pg from 'pg';
-import { quoteIdent } from '../sql/sql.js';
+import { quoteIdent, quoteLiteral } from '../sql/sql.js';
 import type { MappedTable } from './mapping.js';
 import { legacyLiveOf, q, type Rel } from './names.js';
 
@@ -74,7 +74,7 @@ export async function countConversionIssues(c: pg.ClientBase, tables: MappedTabl
       const count = Number(counted.rows[0]?.n ?? 0);
       let sample: unknown[] = [];
       if (count > 0) {
-        const pk = t.primaryKey.map((k) => `'${k}', s."${k}"`).join(', ');
+        const pk = t.primaryKey.map((k) => `${quoteLiteral(k)}, s.${quoteIdent(k)}`).join(', ');
         const r = await c.query<{ k: unknown }>(
           `SELECT jsonb_build_object(${pk}) AS k FROM ${from} WHERE ${i.predicate} LIMIT 5`,
         );

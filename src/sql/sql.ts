@@ -93,6 +93,11 @@ export function literal(value: string | number | boolean | null): SqlFragment {
   return fragment([`'${value.replaceAll("'", "''")}'`], []);
 }
 
+/** A string as SQL literal text, for SQL assembled from definitions that ship with the package (catalog names, ids). */
+export function quoteLiteral(value: string): string {
+  return build(literal(value)).text;
+}
+
 /**
  * Raw SQL text, inlined verbatim. Only for SQL that ships with the package (DDL files, fixed
  * expressions in code). NEVER pass user input: it WILL lead to SQL injection.

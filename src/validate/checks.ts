@@ -11,7 +11,7 @@
  */
 import { V2 } from '../schema/v2/index.js';
 import type { ConversionIssue, TableDef } from '../schema/v2/model.js';
-import { quoteIdent } from '../sql/sql.js';
+import { quoteIdent, quoteLiteral } from '../sql/sql.js';
 
 export interface ValidationCheck {
   /** stable id; conversion checks use the ConversionIssue id */
@@ -27,7 +27,7 @@ export interface ValidationCheck {
 export const EXPECTED_MIGRATION_VERSION = 17;
 
 /** A SQL string literal (for shipped constants only). */
-const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
+const lit = quoteLiteral;
 const litArray = (xs: readonly string[]) => `ARRAY[${xs.map(lit).join(', ')}]::text[]`;
 
 /**
@@ -522,7 +522,7 @@ export function validationChecks(def = V2): ValidationCheck[] {
  * $1 = facts so far: true when the migration state is clean at 17 and the tables are still the
  * legacy ones (conversion checks read legacy columns; on v2 they would only fail).
  */
-export const GATE_SQL = `SELECT coalesce(($1::jsonb -> 'migration' ->> 'version') = '${EXPECTED_MIGRATION_VERSION}'
+export const GATE_SQL = `SELECT coalesce(($1::jsonb -> 'migration' ->> 'version') = ${quoteLiteral(String(EXPECTED_MIGRATION_VERSION))}
   AND ($1::jsonb -> 'migration' ->> 'dirty') = 'false', false)
   AND NOT coalesce(($1::jsonb ->> 'already_consolidated')::boolean, false) AS ok`;
 

@@ -3,6 +3,8 @@
  * function and `dfc validate` run the same SQL texts in the same order and assemble the answer
  * with the same ASSEMBLE_SQL. Installed by ensureBookkeeping (replaced when the text changes).
  */
+
+import { quoteLiteral } from '../sql/sql.js';
 import {
   ASSEMBLE_SQL,
   CHECK_FAILED_SQL,
@@ -18,7 +20,7 @@ export const skipReason = {
   gate: 'migration state is not clean at 17, or the database is already on v2',
 };
 
-const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
+const lit = quoteLiteral;
 
 /** Dollar-quote a shipped SQL text with a tag it does not contain. */
 function dollar(text: string): string {
