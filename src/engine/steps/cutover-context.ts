@@ -3,7 +3,9 @@
  * plan) and what one attempt of the locked transaction finds and decides (reset by the lock step,
  * since the runner retries the locked steps whole).
  */
+
 import type { RunContext } from '../../core/step.js';
+import { DfcError } from '../../errors.js';
 import type { V2Definition } from '../../schema/v2/model.js';
 import type { CarryResult, Surface } from '../carry.js';
 import type { QuarantineReport } from '../late-rows.js';
@@ -67,4 +69,25 @@ export interface CutoverContext extends RunContext {
   sessions: SessionReset | null;
   /** --cancel-blockers-after: the watcher that cancels sessions blocking the locks */
   blockers?: BlockerWatch;
+}
+
+/**
+ * The end of a locked plan's validate step (cutover and rollback): the test seam's forced failure
+ * added, and any failed check throws, so the runner rolls the whole locked transaction back.
+ */
+export function requireValidation<T extends { check: string; passed: boolean }>(
+  what: 'cutover' | 'rollback',
+  validation: T[],
+  faults: { failValidation?: boolean },
+  fix: string,
+): T[] {
+  if (faults.failValidation) validation.push({ check: 'forced failure (test hook)', passed: false } as T);
+  const failed = validation.filter((v) => !v.passed);
+  if (failed.length)
+    throw new DfcError(
+      'CONSOLIDATION_01',
+      `${what} validation failed: ${failed.map((f) => f.check).join('; ')}; rolled back, nothing changed`,
+      { fix, details: { validation } },
+    );
+  return validation;
 }

@@ -4,12 +4,16 @@
  */
 import type pg from 'pg';
 import type { Step } from '../../core/step.js';
-import { DfcError } from '../../errors.js';
 import type { V2Definition } from '../../schema/v2/model.js';
 import { allTables } from '../build.js';
 import { quarantineReport } from '../late-rows.js';
 import { liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
-import { CUTOVER_PHASE, type CutoverContext, type ValidationCheck } from './cutover-context.js';
+import {
+  CUTOVER_PHASE,
+  type CutoverContext,
+  requireValidation,
+  type ValidationCheck,
+} from './cutover-context.js';
 
 export function cutoverValidateStep(): Step<CutoverContext> {
   return {
@@ -24,18 +28,13 @@ export function cutoverValidateStep(): Step<CutoverContext> {
       const c = ctx.session.client;
       ctx.attempt.quarantine = await quarantineReport(c, ctx.runId, ctx.present, 'after_cutover');
       const validation = await validateInTransaction(c, ctx.v2);
-      if (ctx.faults.failValidation) validation.push({ check: 'forced failure (test hook)', passed: false });
       ctx.attempt.validation = validation;
-      const failed = validation.filter((v) => !v.passed);
-      if (failed.length)
-        throw new DfcError(
-          'CONSOLIDATION_01',
-          `cutover validation failed: ${failed.map((f) => f.check).join('; ')}; rolled back, nothing changed`,
-          {
-            fix: 'inspect the failed checks (details in --json), fix the cause, then run `dfc cutover` again',
-            details: { validation },
-          },
-        );
+      requireValidation(
+        'cutover',
+        validation,
+        ctx.faults,
+        'inspect the failed checks (details in --json), fix the cause, then run `dfc cutover` again',
+      );
       return { checks: validation.length };
     },
   };

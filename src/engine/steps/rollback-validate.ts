@@ -4,12 +4,12 @@
  */
 import type pg from 'pg';
 import type { Step } from '../../core/step.js';
-import { DfcError } from '../../errors.js';
 import { captureTriggerName } from '../capture.js';
 import type { MappedTable } from '../mapping.js';
 import { legacyLiveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
 import type { RollbackCheck } from '../rollback-check.js';
 import { currentFunctions, type RollbackPoint, relOf } from '../rollback-points.js';
+import { requireValidation } from './cutover-context.js';
 import { ROLLBACK_PHASE, type RollbackContext } from './rollback-context.js';
 
 export function rollbackValidateStep(): Step<RollbackContext> {
@@ -23,18 +23,13 @@ export function rollbackValidateStep(): Step<RollbackContext> {
     }),
     async run(ctx) {
       const validation = await validateRollback(ctx.session.client, ctx.point, ctx.tables);
-      if (ctx.faults.failValidation) validation.push({ check: 'forced failure (test hook)', passed: false });
       ctx.attempt.validation = validation;
-      const failed = validation.filter((v) => !v.passed);
-      if (failed.length)
-        throw new DfcError(
-          'CONSOLIDATION_01',
-          `rollback validation failed: ${failed.map((f) => f.check).join('; ')}; rolled back, nothing changed`,
-          {
-            fix: 'inspect the failed checks (details in --json), fix the cause and run it again',
-            details: { validation },
-          },
-        );
+      requireValidation(
+        'rollback',
+        validation,
+        ctx.faults,
+        `inspect the failed checks (details in --json), fix the cause, then run \`dfc rollback execute ${ctx.point.id} --reason …\` again`,
+      );
       return { checks: validation.length };
     },
   };
