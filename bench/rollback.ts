@@ -6,17 +6,22 @@
  *   - the application's longest write in the rollback phase vs the lock timeout (goal ≤ 1.5×);
  *   - the second cutover (roll forward, no new copy) lock time;
  *   - ledger verify on legacy after the rollback.
- * Usage: npx tsx bench/rollback.ts [--domains 100000,1000000] [--rate 80] [--lock-timeout 500] [--database-url URL]
+ * With --contention (default on) two sessions keep 300 ms read transactions open on campaigns and
+ * generated_domains during the rollback, as in bench:cutover. The lock timeout defaults to the
+ * engine's (LOCKED_DEFAULTS, 100 ms).
+ * Usage: npx tsx bench/rollback.ts [--domains 100000,1000000] [--rate 80] [--lock-timeout MS] [--no-contention] [--database-url URL]
  */
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg as osLoadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveTarget, withClient } from '../src/db/connection.js';
 import { consolidate } from '../src/engine/consolidate.js';
 import { cutover } from '../src/engine/cutover.js';
+import { LOCKED_DEFAULTS } from '../src/engine/cutover-plan.js';
 import { executeRollback, testRollback } from '../src/engine/rollback.js';
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
+import { startContention } from '../workload/contention.js';
 import { verifyLedger } from '../workload/ledger.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
@@ -25,20 +30,39 @@ const { values } = parseArgs({
   options: {
     domains: { type: 'string', default: '100000,1000000' },
     rate: { type: 'string', default: '80' },
-    'lock-timeout': { type: 'string', default: '500' },
+    'lock-timeout': { type: 'string', default: String(LOCKED_DEFAULTS.lockTimeoutMs) },
+    'no-contention': { type: 'boolean', default: false },
     'database-url': { type: 'string' },
   },
 });
+const loadavg = () =>
+  osLoadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+const slowest = (ops: Record<string, { maxMs: number }>) =>
+  Object.entries(ops)
+    .sort((a, b) => b[1].maxMs - a[1].maxMs)
+    .slice(0, 3)
+    .map(([op, o]) => `${op} ${o.maxMs.toFixed(0)} ms`)
+    .join(', ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runOne(serverUrl: string, domains: number, rate: number, lockTimeoutMs: number) {
+async function runOne(
+  serverUrl: string,
+  domains: number,
+  rate: number,
+  lockTimeoutMs: number,
+  contended: boolean,
+) {
   const url = await createLegacyDatabase(serverUrl, `dfc_bench_rb_${domains}`);
   await seedDatabase(url, { domains, seed: 1 });
   await withClient(url, (c) => c.query('VACUUM ANALYZE'));
   const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-rb-'));
   const ledgerPath = path.join(dir, 'ledger.jsonl');
   const traffic = startTraffic(url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
+  traffic.markPhase('consolidate');
   await consolidate(url);
+  traffic.markPhase('cutover');
   const co = await cutover(url, { lockTimeoutMs });
   traffic.markPhase('v2');
   await sleep(5000);
@@ -46,7 +70,9 @@ async function runOne(serverUrl: string, domains: number, rate: number, lockTime
   const dry = await testRollback(url, co.rollbackPoint);
   const testSeconds = (Date.now() - t0) / 1000;
   traffic.markPhase('rollback');
+  const contention = contended ? startContention(url) : undefined;
   const rb = await executeRollback(url, co.rollbackPoint, { reason: 'bench', lockTimeoutMs });
+  const held = await contention?.stop();
   traffic.markPhase('legacy');
   await sleep(3000);
   traffic.markPhase('cutover again');
@@ -57,18 +83,19 @@ async function runOne(serverUrl: string, domains: number, rate: number, lockTime
   const report = await traffic.done;
   // the ledger on v2 after the roll forward: every write of all four phases present
   const ledger = await verifyLedger(url, ledgerPath);
-  return { domains, dry, testSeconds, rb, again, report, ledger };
+  return { domains, dry, testSeconds, rb, again, report, ledger, held };
 }
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
 const rate = Number(values.rate);
 const lockTimeoutMs = Number(values['lock-timeout']);
+const contended = !values['no-contention'];
 const rows: string[] = [];
 for (const n of String(values.domains).split(',').map(Number)) {
   process.stdout.write(
-    `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, lock timeout ${lockTimeoutMs} ms\n`,
+    `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, lock timeout ${lockTimeoutMs} ms, ${contended ? 'contention 2 × 300 ms readers during the rollback' : 'no contention'}, load ${loadavg()}\n`,
   );
-  const r = await runOne(serverUrl, n, rate, lockTimeoutMs);
+  const r = await runOne(serverUrl, n, rate, lockTimeoutMs, contended);
   const stall = r.report.perPhase.rollback?.writes.max ?? 0;
   process.stdout.write(
     `${[
@@ -78,7 +105,13 @@ for (const n of String(values.domains).split(',').map(Number)) {
       `reverse changes applied before / under lock: ${r.rb.drainedBeforeLock} / ${r.rb.drainedUnderLock}`,
       `longest write during rollback:               ${stall.toFixed(1)} ms (${(stall / lockTimeoutMs).toFixed(2)}× the lock timeout)`,
       `cutover again (no new copy) lock held:       ${r.again.lockHeldMs} ms`,
-      `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes; ledger after roll forward: ${r.ledger.mismatches.length} mismatches of ${r.ledger.checked} keys`,
+      ...(r.held
+        ? [
+            `contention: ${r.held.transactions} read transactions of ${r.held.holdMs} ms, errors ${JSON.stringify(r.held.errors)}`,
+          ]
+        : []),
+      `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes, retries ${JSON.stringify(r.report.retries)}; ledger after roll forward: ${r.ledger.mismatches.length} mismatches of ${r.ledger.checked} keys`,
+      `slowest ops: ${slowest(r.report.opCounts)}`,
       ...Object.entries(r.report.perPhase).map(
         ([phase, p]) =>
           `  writes ${phase.padEnd(14)} p50 ${p.writes.p50.toFixed(1)} ms  p99 ${p.writes.p99.toFixed(1)} ms  max ${p.writes.max.toFixed(1)} ms  (${p.writes.count} writes)`,
