@@ -51,7 +51,19 @@ async function runOne(serverUrl: string, domains: number, rate: number, samples:
   const loadBefore = load();
   traffic.markPhase('cutover');
   const t0 = Date.now();
-  const co = await cutover(url);
+  const steps: string[] = [];
+  const co = await cutover(url, {
+    onEvent: (e) => {
+      // the locked steps of the committed attempt (the runner reports them after the COMMIT)
+      if (
+        e.type === 'step' &&
+        e.status === 'done' &&
+        e.step.startsWith('cutover:') &&
+        e.seconds !== undefined
+      )
+        steps.push(`${e.step} ${(e.seconds * 1000).toFixed(0)}`);
+    },
+  });
   const wallSeconds = (Date.now() - t0) / 1000;
   traffic.markPhase('v2');
   const held = await contention.stop();
@@ -63,7 +75,7 @@ async function runOne(serverUrl: string, domains: number, rate: number, samples:
   traffic.stop();
   const report = await traffic.done;
   const ledger = await verifyLedger(url, ledgerPath);
-  return { domains, co, wallSeconds, held, on, off, report, ledger, loadBefore };
+  return { domains, co, wallSeconds, held, on, off, report, ledger, loadBefore, steps };
 }
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
@@ -84,6 +96,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
     `${[
       `machine at the cutover:                  ${r.loadBefore}`,
       `cutover: ${r.co.attempts} attempt(s) in ${r.wallSeconds.toFixed(2)} s; lock held ${r.co.lockHeldMs} ms (goal ≤ 100); ${r.co.drainedUnderLock} changes applied under the lock`,
+      `locked steps (ms, committed attempt):    ${r.steps.join(', ')}`,
       `longest application write during cutover: ${stall.toFixed(1)} ms (${(stall / timeout).toFixed(2)}× the lock timeout; goal ≤ 1.5)`,
       `contention: ${r.held.transactions} read transactions of ${r.held.holdMs} ms, errors ${JSON.stringify(r.held.errors)}`,
       `v2 writes, reverse capture on:  single ${ms(r.on.single)}; 100-row batch ${ms(r.on.batch)}`,

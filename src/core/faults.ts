@@ -10,9 +10,13 @@ export interface Faults {
   crashBefore?: string;
   crashAfter?: string;
   holdAfter?: string;
+  /** hold still before a step (inside a locked group: after its beforeAttempt, before the step) */
+  holdBefore?: string;
   /** how long a hold lasts (default 60 s: longer than any test waits to kill) */
   holdMs?: number;
   failValidation?: boolean;
+  /** tests only (no DFC_FAULT form): called when a hold starts, e.g. to commit a change in the window */
+  onHold?: (step: string) => void;
 }
 
 export const NO_FAULTS: Faults = {};
@@ -21,11 +25,17 @@ export class InjectedFault extends Error {}
 
 export async function beforeStep(f: Faults, id: string): Promise<void> {
   if (f.crashBefore === id) throw new InjectedFault(`crashed before step ${id} (test hook)`);
+  if (f.holdBefore === id) await hold(f, id);
+}
+
+async function hold(f: Faults, id: string): Promise<void> {
+  f.onHold?.(id);
+  await new Promise((r) => setTimeout(r, f.holdMs ?? 60_000));
 }
 
 export async function afterStep(f: Faults, id: string): Promise<void> {
   if (f.crashAfter === id) throw new InjectedFault(`stopped after step ${id} (test hook)`);
-  if (f.holdAfter === id) await new Promise((r) => setTimeout(r, f.holdMs ?? 60_000));
+  if (f.holdAfter === id) await hold(f, id);
 }
 
 /** Parse DFC_FAULT: `crash-before:<step>`, `crash-after:<step>`, `hold-after:<step>`, `fail-validation`. */

@@ -30,7 +30,7 @@ import { cutoverResetSessionsStep } from './steps/cutover-reset-sessions.js';
 import { cutoverReverseCaptureStep } from './steps/cutover-reverse-capture.js';
 import { cutoverRollbackPointStep } from './steps/cutover-rollback-point.js';
 import { cutoverSequencesStep } from './steps/cutover-sequences.js';
-import { cutoverSurfaceStep } from './steps/cutover-surface.js';
+import { cutoverSurfaceSteps } from './steps/cutover-surface.js';
 import { cutoverValidateStep } from './steps/cutover-validate.js';
 import { rollbackCarryBackSteps } from './steps/rollback-carry-back.js';
 import { ROLLBACK_PHASE, type RollbackContext } from './steps/rollback-context.js';
@@ -104,6 +104,7 @@ export interface CutoverPlanInput extends LockDiscipline {
 }
 
 export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
+  const surface = cutoverSurfaceSteps();
   return {
     name: 'cutover',
     locked: cutoverLocks<CutoverContext>(
@@ -112,6 +113,8 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
       async (ctx) => {
         ctx.blockers?.locking(false);
         await drainToAHandful(ctx, ctx.present, 'forward');
+        // as close to the LOCK as it can be: the check under the lock then finds it current
+        await surface.refresh(ctx);
         ctx.blockers?.trying();
       },
     ),
@@ -120,8 +123,9 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
         id: CUTOVER_PHASE,
         title: 'phase 4: atomic cutover (one transaction)',
         steps: [
+          surface.preRead,
           cutoverLockStep(input.toLock),
-          cutoverSurfaceStep(),
+          surface.check,
           cutoverMatviewsStep(input.matviews),
           cutoverDrainStep(),
           // before the moves: the point records what is about to move in and out
@@ -152,7 +156,7 @@ export function planRollback(
   v2: V2Definition,
   input: LockDiscipline & { toLock: number; tables: number },
 ): Plan<RollbackContext> {
-  const [readBack, carryBack] = rollbackCarryBackSteps(point.details.movedIn);
+  const carry = rollbackCarryBackSteps(point.details.movedIn);
   return {
     name: 'rollback',
     locked: cutoverLocks<RollbackContext>(
@@ -160,6 +164,7 @@ export function planRollback(
       input,
       async (ctx) => {
         await drainToAHandful(ctx, ctx.tables, 'reverse');
+        await carry.refresh(ctx);
       },
     ),
     phases: [
@@ -167,14 +172,14 @@ export function planRollback(
         id: ROLLBACK_PHASE,
         title: `rollback through ${point.id} (one transaction)`,
         steps: [
-          rollbackLockStep(input.toLock),
+          carry.preRead,
+          rollbackLockStep(input.toLock, carry.check),
           rollbackDrainStep(),
-          readBack,
           rollbackMoveStep(point.details.movedIn, point.details.movedOut),
           rollbackSequencesStep(sequencePairs(v2).length),
           rollbackFunctionsStep(point.details.functions.length),
           rollbackForwardCaptureStep(input.tables),
-          carryBack,
+          carry.carryBack,
           rollbackValidateStep(),
           rollbackMarkStep(),
         ],

@@ -37,7 +37,8 @@ describe('cutover as a plan', () => {
     };
     expect(plan).toMatchObject({ event: 'cutover.plan', ready: true });
     const planned = plan.steps.map((s) => s.id);
-    expect(planned[0]).toBe('cutover:lock');
+    // the surface is read before the locked transaction, proved under it (cutover:check-surface)
+    expect(planned.slice(0, 3)).toEqual(['cutover:read-surface', 'cutover:lock', 'cutover:check-surface']);
     expect(planned).toContain('cutover:reset-sessions');
     // the locked transaction: from the lock to the mark, consecutive
     expect(plan.steps.filter((s) => s.tx === 'cutover-locks').map((s) => s.id)).toEqual(
@@ -50,7 +51,10 @@ describe('cutover as a plan', () => {
     const first = await cutover(url, { resetAppSessions: true });
     expect(await journaled(url, 'cutover.1/')).toEqual(planned);
     const rb = await executeRollback(url, first.rollbackPoint, { reason: 'plan test' });
-    expect((await journaled(url, `rollback.${rb.point}/`))[0]).toBe('rollback:lock');
+    expect((await journaled(url, `rollback.${rb.point}/`)).slice(0, 2)).toEqual([
+      'rollback:read-surface',
+      'rollback:lock',
+    ]);
     const again = await cutover(url, { resetAppSessions: true });
     expect(again.validation.every((v) => v.passed)).toBe(true);
     expect(await journaled(url, 'cutover.2/')).toEqual(planned);

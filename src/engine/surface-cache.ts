@@ -1,0 +1,117 @@
+/**
+ * Read the application surface out of the lock, prove it under the lock (cutover and rollback
+ * alike). The surface (carry.ts) and the "before" privilege matrix (privileges.ts) cost ~100 ms of
+ * catalog queries; under the locks only one fingerprint query runs: an md5 over every catalog row
+ * those reads depend on. Equal fingerprints mean the catalog rows the surface came from are the
+ * ones under the lock, so the cached read is what a read under the lock would return. Different:
+ * read again under the lock (correct, slower; reported as a warning event).
+ *
+ * The fingerprint is taken BEFORE the read it vouches for, in the same session: anything that
+ * commits after it makes the fingerprint under the lock differ, so a change can make the read
+ * newer than its fingerprint (harmless: read again) but never older. What it covers — every
+ * relation of the live schemas and of their counterparts (shadow or rollback copy), by oid:
+ * - pg_class: name, schema, kind, owner, ACL, RLS switches, reloptions and the TOAST table's;
+ * - pg_attribute: name, dropped, column ACL, statistics target; pg_description of them;
+ * - pg_policy, pg_trigger (not dfc's own capture triggers: cutover moves them itself),
+ *   pg_rewrite on them and of every view that depends on them (pg_depend), pg_depend on them
+ *   (a new view, trigger or foreign key of another application), foreign keys pointing at them
+ *   (pg_constraint), pg_publication_rel and pg_publication;
+ * - the matrix's global inputs: functions of the live schemas (owner, ACL), pg_default_acl,
+ *   roles (name, superuser, inherit) and memberships.
+ * Locks do the rest: GRANT, REVOKE, CREATE POLICY/TRIGGER/RULE, COMMENT, ALTER TABLE and a new
+ * view or foreign key all wait for the ACCESS EXCLUSIVE locks the cutover holds, so nothing on
+ * those relations changes between the fingerprint under the lock and the COMMIT. ALTER DEFAULT
+ * PRIVILEGES and role changes take no lock; a change there after the fingerprint makes the "after"
+ * matrix differ from the "before" one and the transaction rolls back (nothing is lost).
+ */
+import type pg from 'pg';
+import type { Session } from '../db/session.js';
+import type { EventSink } from './events.js';
+
+const FINGERPRINT_SQL = `
+WITH rels AS (SELECT cl.oid FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+               WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','p','v','m','S','f')),
+     views AS (SELECT DISTINCT d.objid AS oid FROM pg_depend d JOIN rels ON rels.oid = d.refobjid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.classid = 'pg_rewrite'::regclass)
+SELECT md5(concat_ws(E'\\n',
+  (SELECT string_agg(concat_ws(',', cl.oid, cl.relname, cl.relnamespace, cl.relkind, cl.relowner, cl.relacl,
+                               cl.relrowsecurity, cl.relforcerowsecurity, cl.reloptions, t.reloptions), ';' ORDER BY cl.oid)
+     FROM rels JOIN pg_class cl ON cl.oid = rels.oid LEFT JOIN pg_class t ON t.oid = cl.reltoastrelid),
+  (SELECT string_agg(concat_ws(',', a.attrelid, a.attnum, a.attname, a.attisdropped, a.attacl, a.attstattarget), ';'
+                     ORDER BY a.attrelid, a.attnum)
+     FROM rels JOIN pg_attribute a ON a.attrelid = rels.oid WHERE a.attnum > 0),
+  (SELECT string_agg(d::text, ';' ORDER BY d.objoid, d.objsubid)
+     FROM rels JOIN pg_description d ON d.objoid = rels.oid AND d.classoid = 'pg_class'::regclass),
+  (SELECT string_agg(p::text, ';' ORDER BY p.oid) FROM rels JOIN pg_policy p ON p.polrelid = rels.oid),
+  (SELECT string_agg(t::text, ';' ORDER BY t.oid) FROM rels JOIN pg_trigger t ON t.tgrelid = rels.oid
+     JOIN pg_proc f ON f.oid = t.tgfoid JOIN pg_namespace fn ON fn.oid = f.pronamespace
+    WHERE NOT t.tgisinternal AND fn.nspname <> 'consolidation'),
+  (SELECT string_agg(r::text, ';' ORDER BY r.oid) FROM pg_rewrite r
+    WHERE r.ev_class IN (SELECT oid FROM rels) OR r.oid IN (SELECT oid FROM views)),
+  (SELECT string_agg(concat_ws(',', v.oid, v.relname, v.relnamespace, v.reloptions), ';' ORDER BY v.oid)
+     FROM pg_rewrite r JOIN pg_class v ON v.oid = r.ev_class WHERE r.oid IN (SELECT oid FROM views)),
+  (SELECT string_agg(d::text, ';' ORDER BY d::text) FROM rels JOIN pg_depend d ON d.refobjid = rels.oid
+    WHERE d.refclassid = 'pg_class'::regclass),
+  (SELECT string_agg(k::text, ';' ORDER BY k.oid) FROM rels JOIN pg_constraint k ON k.confrelid = rels.oid),
+  (SELECT string_agg(pr::text, ';' ORDER BY pr.oid) FROM rels JOIN pg_publication_rel pr ON pr.prrelid = rels.oid),
+  (SELECT string_agg(p::text, ';' ORDER BY p.oid) FROM pg_publication p),
+  (SELECT string_agg(concat_ws(',', p.oid, p.proname, p.pronamespace, p.proowner, p.proacl), ';' ORDER BY p.oid)
+     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY ($2)),
+  (SELECT string_agg(d::text, ';' ORDER BY d.oid) FROM pg_default_acl d),
+  (SELECT string_agg(concat_ws(',', r.oid, r.rolname, r.rolsuper, r.rolinherit), ';' ORDER BY r.oid) FROM pg_roles r),
+  (SELECT string_agg(m::text, ';' ORDER BY m::text) FROM pg_auth_members m)
+)) AS fp`;
+
+/** One query; `schemas`: the live schemas and their counterparts; `live`: the live schemas (functions). */
+export async function surfaceFingerprint(
+  c: pg.ClientBase,
+  schemas: readonly string[],
+  live: readonly string[],
+): Promise<string> {
+  const r = await c.query<{ fp: string }>(FINGERPRINT_SQL, [schemas, live]);
+  return r.rows[0]!.fp;
+}
+
+/**
+ * What one plan reads of the surface, cached across its attempts with the fingerprint it was read
+ * at. `read` runs inside a transaction (readSurface sets search_path locally).
+ */
+export class SurfaceCache<T> {
+  private cached: { fingerprint: string; value: T } | undefined;
+  /** how the last underLock() got its value */
+  source: 'cached' | 'read under the lock' | undefined;
+
+  constructor(
+    private readonly what: string,
+    private readonly schemas: readonly string[],
+    private readonly live: readonly string[],
+    private readonly read: (c: pg.ClientBase) => Promise<T>,
+  ) {}
+
+  /** Outside the locks, in a transaction of its own: read (again) unless the cached read is current. */
+  async refresh(session: Session): Promise<'cached' | 'read'> {
+    return session.transaction(async () => {
+      const c = session.client;
+      const fingerprint = await surfaceFingerprint(c, this.schemas, this.live);
+      if (this.cached?.fingerprint === fingerprint) return 'cached';
+      this.cached = { fingerprint, value: await this.read(c) };
+      return 'read';
+    });
+  }
+
+  /** Under the locks: the cached read when the catalog rows it came from are unchanged, else a read now. */
+  async underLock(c: pg.ClientBase, emit: EventSink): Promise<T> {
+    const fingerprint = await surfaceFingerprint(c, this.schemas, this.live);
+    if (this.cached?.fingerprint === fingerprint) {
+      this.source = 'cached';
+      return this.cached.value;
+    }
+    emit({
+      type: 'warning',
+      message: `${this.what}: ${this.cached ? 'the catalog changed after it was read before the locks' : 'not read before the locks'}; read again under the locks (correct, slower)`,
+    });
+    this.cached = { fingerprint, value: await this.read(c) };
+    this.source = 'read under the lock';
+    return this.cached.value;
+  }
+}
