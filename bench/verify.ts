@@ -3,7 +3,7 @@
  * cutover, measured side by side with a one-shot COPY of the same rows (every v2 table and every
  * rollback-copy table, `COPY … TO STDOUT` read and discarded by the client): the goal is verify ≤ 2×
  * that COPY. Rounds interleave the two; verify runs idle and under DomainFlow traffic.
- * Usage: npx tsx bench/verify.ts [--domains 1000000] [--rate 50] [--rounds 2] [--database-url URL]
+ * Usage: npx tsx bench/verify.ts [--domains 1000000] [--rate 50] [--rounds 2] [--database-url URL] [--reuse]
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '2' },
     'database-url': { type: 'string' },
+    // keep a database an earlier run seeded, consolidated and cut over (experiments without the setup)
+    reuse: { type: 'boolean', default: false },
   },
 });
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -59,17 +61,39 @@ async function oneShotCopy(url: string): Promise<{ rows: number; bytes: number; 
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
 const domains = Number(values.domains);
-const url = await createLegacyDatabase(serverUrl, `dfc_bench_verify_${domains}`);
+const name = `dfc_bench_verify_${domains}`;
+/** a database of an earlier run that got through the cutover (its rollback point is recorded) */
+async function cutOver(): Promise<string | null> {
+  const exists = await withClient(serverUrl, (c) =>
+    c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]),
+  );
+  if (!exists.rowCount) return null;
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  const ok = await withClient(u.toString(), (c) =>
+    c.query(`SELECT to_regclass('consolidation.rollback_points') IS NOT NULL
+                AND EXISTS (SELECT 1 FROM consolidation.rollback_points) AS ok`),
+  );
+  return ok.rows[0]?.ok ? u.toString() : null;
+}
+const reused = values.reuse ? await cutOver() : null;
 process.stdout.write(`== verify at ${domains.toLocaleString('en')} generated domains\n`);
 let t0 = process.hrtime.bigint();
-await seedDatabase(url, { domains, seed: 1 });
-await withClient(url, (c) => c.query('VACUUM ANALYZE'));
-process.stdout.write(`seeded in ${seconds(t0).toFixed(1)} s\n`);
-t0 = process.hrtime.bigint();
-await consolidate(url, {});
-await cutover(url);
-await withClient(url, (c) => c.query('VACUUM ANALYZE'));
-process.stdout.write(`consolidated + cut over in ${seconds(t0).toFixed(1)} s\n`);
+let url: string;
+if (reused) {
+  url = reused;
+  process.stdout.write(`reusing ${name} (seeded, consolidated and cut over by an earlier run)\n`);
+} else {
+  url = await createLegacyDatabase(serverUrl, name);
+  await seedDatabase(url, { domains, seed: 1 });
+  await withClient(url, (c) => c.query('VACUUM ANALYZE'));
+  process.stdout.write(`seeded in ${seconds(t0).toFixed(1)} s\n`);
+  t0 = process.hrtime.bigint();
+  await consolidate(url, {});
+  await cutover(url);
+  await withClient(url, (c) => c.query('VACUUM ANALYZE'));
+  process.stdout.write(`consolidated + cut over in ${seconds(t0).toFixed(1)} s\n`);
+}
 
 const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-verify-'));
 for (let round = 1; round <= Number(values.rounds); round++) {

@@ -26,7 +26,7 @@ export function predicateColumns(predicate: string): string[] | null {
 }
 
 /** Estimated distinct combinations of `cols` in a table (pg_stats), null without statistics. */
-async function distinctEstimate(c: pg.ClientBase, rel: Rel, cols: string[]): Promise<number | null> {
+export async function distinctEstimate(c: pg.ClientBase, rel: Rel, cols: string[]): Promise<number | null> {
   const r = await c.query<{ attname: string; n_distinct: number; reltuples: number }>(
     `SELECT st.attname, st.n_distinct::float8 AS n_distinct, greatest(cl.reltuples, 0)::float8 AS reltuples
        FROM pg_stats st JOIN pg_class cl ON cl.oid = to_regclass($3)
