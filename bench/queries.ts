@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { connect, resolveTarget, withClient } from '../src/db/connection.js';
 import { dropDatabase } from '../src/db/databases.js';
+import { disableCaptureSql } from '../src/engine/capture.js';
 import { consolidate } from '../src/engine/consolidate.js';
 import { cutover } from '../src/engine/cutover.js';
 import { ROLLBACK_SCHEMA } from '../src/engine/names.js';
@@ -366,18 +367,15 @@ async function measure(sides: Side[], k: Case): Promise<Measured[]> {
 /** v2 writes without the reverse-capture trigger (how they run once the rollback copy is dropped). */
 async function withoutCapture(v2: Side, k: Case): Promise<number | undefined> {
   const table = /INSERT INTO (\w+)/.exec(k.text)?.[1];
-  const r = await one<{ t: string }>(
+  const r = await one<{ schema: string; name: string }>(
     v2.c,
-    `SELECT format('%I.%I', n.nspname, cl.relname) AS t FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
+    `SELECT n.nspname AS schema, cl.relname AS name FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
        JOIN pg_namespace n ON n.oid = cl.relnamespace
       WHERE n.nspname = 'public' AND cl.relname = $1 AND tg.tgname = 'dfc_capture_reverse'`,
     [table],
   );
   if (!r) return undefined;
-  const [t] = await timeRuns(
-    [{ s: v2, before: `ALTER TABLE ${r.t} DISABLE TRIGGER dfc_capture_reverse` }],
-    k,
-  );
+  const [t] = await timeRuns([{ s: v2, before: disableCaptureSql(r, 'reverse') }], k);
   return median(t!);
 }
 
@@ -403,8 +401,10 @@ async function scaleProbe(side: Side, cases: Case[], rows: number, v2: boolean):
   try {
     // the reverse capture would log every synthetic row; they are rolled back anyway
     if (v2)
-      for (const t of ['public.campaigns', 'auth.sessions'])
-        await c.query(`ALTER TABLE ${t} DISABLE TRIGGER dfc_capture_reverse`);
+      for (const name of ['campaigns', 'sessions'])
+        await c.query(
+          disableCaptureSql({ schema: name === 'sessions' ? 'auth' : 'public', name }, 'reverse'),
+        );
     // user_id is text on legacy and uuid on v2: a uuid value is assigned to either
     await c.query(
       sql(`INSERT INTO campaigns (id, name, campaign_type, status, user_id, total_items, processed_items,

@@ -3,24 +3,145 @@
  * and on every v2 table at cutover (reverse, feeding the rollback copy). Each trigger only appends
  * the changed keys to consolidation.capture_log, so it cannot fail on a conversion problem and the
  * application's write never fails because of us.
+ *
+ * Statement-level triggers with transition tables: one trigger call per statement, one
+ * INSERT … SELECT of just the key columns (bench/capture: a 100-row batch paid 3-4× with the
+ * row trigger). Transition tables exist only on single-event triggers, so each table gets four,
+ * all calling one generated function per table and direction:
+ *   dfc_capture_<d>           AFTER INSERT  … REFERENCING NEW TABLE  (the name the row trigger had:
+ *                             the released SQL of 0040 and older tools look it up by that name)
+ *   dfc_capture_<d>_update    AFTER UPDATE  … REFERENCING OLD TABLE + NEW TABLE
+ *   dfc_capture_<d>_delete    AFTER DELETE  … REFERENCING OLD TABLE
+ *   dfc_capture_<d>_truncate  BEFORE TRUNCATE: every key still in the table, so the other side
+ *                             deletes them too (the row trigger let a TRUNCATE go unseen)
+ * A statement-level UPDATE cannot pair old and new rows: every new key is logged, and every old
+ * key no new row has (a primary-key change) as a separate entry. The applier reconciles each key
+ * from the source's current row, so that is exactly what the paired entry meant.
  */
 import type pg from 'pg';
 import type { Session } from '../db/session.js';
-import { build, ident, join, literal, sql } from '../sql/sql.js';
+import { quoteIdent, quoteLiteral } from '../sql/sql.js';
 import type { Direction, MappedTable } from './mapping.js';
-import type { Rel } from './names.js';
+import { q, type Rel } from './names.js';
 
+/** The INSERT trigger's name — also the name of the row-level trigger of earlier versions. */
 export const captureTriggerName = (d: Direction) => `dfc_capture_${d}`;
 
-/** CREATE TRIGGER … ENABLE ALWAYS (DDL takes no parameters: the trigger arguments are literals). */
-export function createCaptureTriggerSql(t: MappedTable, on: Rel, direction: Direction): string {
-  const args = join([direction, t.captureName[direction], ...t.primaryKey].map((a) => literal(a)));
-  const name = ident(captureTriggerName(direction));
+/** Every trigger name one table's capture consists of. */
+export const captureTriggerNames = (d: Direction) => [
+  captureTriggerName(d),
+  `${captureTriggerName(d)}_update`,
+  `${captureTriggerName(d)}_delete`,
+  `${captureTriggerName(d)}_truncate`,
+];
+
+/** consolidation.capture_<d>__<schema>__<table>: one function per table and direction. */
+export function captureFunctionName(t: MappedTable, d: Direction): string {
+  const name = `capture_${d}__${t.captureName[d].replace('.', '__')}`;
+  if (Buffer.byteLength(name) > 63) throw new Error(`capture function name too long: ${name}`);
+  return name;
+}
+
+const fn = (t: MappedTable, d: Direction) => `consolidation.${quoteIdent(captureFunctionName(t, d))}`;
+
+/**
+ * The function body. SECURITY DEFINER, so an application role with only table grants can write
+ * (EXECUTE is revoked from PUBLIC), with search_path pinned (pg_catalog, then pg_temp last) so no
+ * caller can steer it. Pinning costs a GUC save/restore per call — about 1 µs per statement once
+ * the trigger runs per statement, not per row (bench/capture --explore, 'stmt-noset') — so it
+ * stays; the body is schema-qualified all the same (tables, functions, operators; literals go into
+ * columns of known types; transition tables are ephemeral relations, found before any schema; the
+ * key comparison is EXCEPT, the type's default equality), and the TRUNCATE branch's dynamic SQL
+ * relies on that, as EXECUTE parses it under the pinned path too.
+ */
+export function captureFunctionSql(t: MappedTable, d: Direction): string {
+  const key = (alias: string) =>
+    `pg_catalog.jsonb_build_object(${t.primaryKey.map((c) => `${quoteLiteral(c)}, ${alias}.${quoteIdent(c)}`).join(', ')})`;
+  const dir = quoteLiteral(d);
+  const name = quoteLiteral(t.captureName[d]);
+  const log = 'INSERT INTO consolidation.capture_log (direction, table_name, old_key, new_key)';
+  const is = (op: string) => `TG_OP OPERATOR(pg_catalog.=) ${quoteLiteral(op)}`;
+  // the TRUNCATE branch reads the table by the trigger's own schema and name (it may have been moved)
+  const truncateSql = `${log} SELECT $1, $2, ${key('x')}, NULL FROM ONLY %I.%I x`;
+  return `CREATE OR REPLACE FUNCTION ${fn(t, d)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF ${is('INSERT')} THEN
+    ${log} SELECT ${dir}, ${name}, NULL, ${key('n')} FROM dfc_new n;
+  ELSIF ${is('UPDATE')} THEN
+    ${log} SELECT ${dir}, ${name}, NULL, ${key('n')} FROM dfc_new n
+      UNION ALL SELECT ${dir}, ${name}, k, NULL FROM (SELECT ${key('o')} FROM dfc_old o EXCEPT SELECT ${key('n')} FROM dfc_new n) moved(k);
+  ELSIF ${is('DELETE')} THEN
+    ${log} SELECT ${dir}, ${name}, ${key('o')}, NULL FROM dfc_old o;
+  ELSIF ${is('TRUNCATE')} THEN
+    EXECUTE pg_catalog.format(${quoteLiteral(truncateSql)}, TG_TABLE_SCHEMA, TG_TABLE_NAME) USING ${dir}, ${name};
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION ${fn(t, d)}() FROM PUBLIC`;
+}
+
+/**
+ * The four CREATE TRIGGERs, each ENABLE ALWAYS, after dropping whatever capture triggers the
+ * table has (an earlier version's row trigger included): in one transaction there is no moment
+ * without capture. DDL takes no parameters; names come from the shipped definition.
+ */
+export function createCaptureTriggerSql(t: MappedTable, on: Rel, d: Direction): string {
+  const [ins, upd, del, trunc] = captureTriggerNames(d).map(quoteIdent) as [string, string, string, string];
+  const table = q(on);
+  const call = `EXECUTE FUNCTION ${fn(t, d)}()`;
   // ENABLE ALWAYS: a writer running with session_replication_role = replica (a logical
   // replication apply worker, a bulk loader) must be captured too
-  return build(sql`CREATE TRIGGER ${name} AFTER INSERT OR UPDATE OR DELETE ON ${ident(on)}
-    FOR EACH ROW EXECUTE FUNCTION consolidation.capture_change(${args});
-  ALTER TABLE ${ident(on)} ENABLE ALWAYS TRIGGER ${name}`).text;
+  return [
+    dropCaptureSql(on, d),
+    `CREATE TRIGGER ${ins} AFTER INSERT ON ${table} REFERENCING NEW TABLE AS dfc_new FOR EACH STATEMENT ${call}`,
+    `CREATE TRIGGER ${upd} AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS dfc_old NEW TABLE AS dfc_new FOR EACH STATEMENT ${call}`,
+    `CREATE TRIGGER ${del} AFTER DELETE ON ${table} REFERENCING OLD TABLE AS dfc_old FOR EACH STATEMENT ${call}`,
+    `CREATE TRIGGER ${trunc} BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT ${call}`,
+    ...[ins, upd, del, trunc].map((n) => `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER ${n}`),
+  ].join(';\n');
+}
+
+export function dropCaptureSql(on: Rel, d: Direction): string {
+  return captureTriggerNames(d)
+    .map((n) => `DROP TRIGGER IF EXISTS ${quoteIdent(n)} ON ${q(on)}`)
+    .join(';\n');
+}
+
+export type CaptureState = 'none' | 'statement' | 'row' | 'partial';
+
+/**
+ * What capture a table has: the four statement triggers, an earlier version's row trigger (still
+ * works: it calls consolidation.capture_change(), which writes the same log), none, or a partial
+ * set (only by hand; installing replaces it).
+ */
+export async function captureState(c: pg.ClientBase, on: Rel, d: Direction): Promise<CaptureState> {
+  const r = await c.query<{ tgname: string; row: boolean }>(
+    `SELECT tg.tgname, (tg.tgtype & 1) = 1 AS row FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
+       JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE n.nspname = $1 AND cl.relname = $2 AND tg.tgname = ANY ($3)`,
+    [on.schema, on.name, captureTriggerNames(d)],
+  );
+  if (r.rows.length === 0) return 'none';
+  if (r.rows.length === 1 && r.rows[0]!.row) return 'row';
+  return r.rows.length === 4 && r.rows.every((x) => !x.row) ? 'statement' : 'partial';
+}
+
+/**
+ * SQL boolean: the relation `rel` (an SQL expression of type regclass) has complete capture of
+ * direction d — the four statement triggers, or an earlier version's row trigger.
+ */
+export function captureCompleteSql(rel: string, d: Direction): string {
+  const names = `ARRAY[${captureTriggerNames(d).map(quoteLiteral).join(', ')}]`;
+  return `(EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = ${rel} AND tg.tgname = ${quoteLiteral(captureTriggerName(d))} AND (tg.tgtype & 1) = 1)
+    OR (SELECT count(*) FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = ${rel} AND tg.tgname = ANY (${names}) AND (tg.tgtype & 1) = 0) = 4)`;
+}
+
+/** ALTER TABLE … DISABLE TRIGGER of every capture trigger (benches comparing writes without capture). */
+export function disableCaptureSql(on: Rel, d: Direction): string {
+  return `ALTER TABLE ${q(on)} ${captureTriggerNames(d)
+    .map((n) => `DISABLE TRIGGER ${quoteIdent(n)}`)
+    .join(', ')}`;
 }
 
 export async function hasTrigger(c: pg.ClientBase, on: Rel, name: string): Promise<boolean> {
@@ -32,7 +153,37 @@ export async function hasTrigger(c: pg.ClientBase, on: Rel, name: string): Promi
   return (r.rowCount ?? 0) > 0;
 }
 
-/** Install one capture trigger (idempotent), under the session's short lock_timeout with retries. */
+/**
+ * Create (or replace) the capture functions of these tables whose stored body differs from this
+ * version's, in one round trip when all are current — cheap enough inside the cutover's locks.
+ */
+export async function ensureCaptureFunctions(
+  c: pg.ClientBase,
+  tables: MappedTable[],
+  d: Direction,
+): Promise<number> {
+  if (tables.length === 0) return 0;
+  const wanted = tables.map((t) => ({ name: captureFunctionName(t, d), sql: captureFunctionSql(t, d) }));
+  const have = await c.query<{ proname: string; prosrc: string; definer: boolean; pinned: boolean }>(
+    `SELECT p.proname, p.prosrc, p.prosecdef AS definer,
+            coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false) AS pinned FROM pg_proc p
+      WHERE p.pronamespace = 'consolidation'::regnamespace AND p.proname = ANY ($1)`,
+    [wanted.map((w) => w.name)],
+  );
+  const current = new Map(have.rows.map((r) => [r.proname, r]));
+  const stale = wanted.filter((w) => {
+    const h = current.get(w.name);
+    return !h?.definer || !h.pinned || !w.sql.includes(`$fn$${h.prosrc}$fn$`);
+  });
+  if (stale.length) await c.query(stale.map((w) => w.sql).join(';\n'));
+  return stale.length;
+}
+
+/**
+ * Install one table's capture (idempotent: a complete statement-level set is kept; an earlier
+ * version's row trigger or a partial set is replaced in one transaction), under the session's
+ * short lock_timeout with retries.
+ */
 export async function installCapture(
   s: Session,
   t: MappedTable,
@@ -41,9 +192,11 @@ export async function installCapture(
   onRetry?: (attempt: number, waitMs: number) => void,
 ): Promise<boolean> {
   await secureCaptureFunction(s.client);
-  if (await hasTrigger(s.client, on, captureTriggerName(direction))) return false;
+  await ensureCaptureFunctions(s.client, [t], direction);
+  if ((await captureState(s.client, on, direction)) === 'statement') return false;
   await s.retry(
     `the capture trigger on ${on.schema}.${on.name}`,
+    // one multi-statement query runs as one implicit transaction: no moment without capture
     () => s.client.query(createCaptureTriggerSql(t, on, direction)),
     { onRetry },
   );
@@ -51,12 +204,12 @@ export async function installCapture(
 }
 
 /**
- * The capture function runs as its owner (the tool's role), not as the writer: an application role
- * with only table grants must not need privileges on the consolidation schema, or every write
- * fails with 42501 once capture is installed. search_path is pinned (pg_catalog, then pg_temp
- * last) so a SECURITY DEFINER function cannot be steered by the caller's objects; EXECUTE is
- * revoked from PUBLIC so no one else can attach it to a table of theirs (triggers already created
- * keep firing: EXECUTE is checked when a trigger is created, not when it fires).
+ * consolidation.capture_change() is the row trigger function of earlier versions, kept for a
+ * database whose run started with one (its triggers keep firing until replaced). Same property
+ * as the generated functions: runs as its owner (the tool's role), not as the writer; search_path
+ * pinned (it has unqualified names); EXECUTE revoked from PUBLIC so no one else can attach it to
+ * a table of theirs (triggers already created keep firing: EXECUTE is checked when a trigger is
+ * created, not when it fires).
  */
 export const SECURE_CAPTURE_FUNCTION_SQL = `ALTER FUNCTION consolidation.capture_change() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
   REVOKE EXECUTE ON FUNCTION consolidation.capture_change() FROM PUBLIC`;
@@ -67,8 +220,4 @@ async function secureCaptureFunction(c: pg.ClientBase): Promise<void> {
        FROM pg_proc p WHERE p.oid = 'consolidation.capture_change()'::regprocedure`,
   );
   if (!r.rows[0]?.ok) await c.query(SECURE_CAPTURE_FUNCTION_SQL);
-}
-
-export function dropCaptureSql(on: Rel, direction: Direction): string {
-  return build(sql`DROP TRIGGER IF EXISTS ${ident(captureTriggerName(direction))} ON ${ident(on)}`).text;
 }

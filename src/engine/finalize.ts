@@ -11,7 +11,7 @@ import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
 import { Session, sessionPolicy } from '../db/session.js';
 import { DfcError } from '../errors.js';
-import { captureTriggerName, dropCaptureSql, hasTrigger } from './capture.js';
+import { captureState, captureTriggerName, dropCaptureSql } from './capture.js';
 import type { EventSink } from './events.js';
 import type { Rel } from './names.js';
 import { latestRollbackPoint, readRollbackPoints } from './rollback-points.js';
@@ -65,7 +65,7 @@ export async function finalizeCutover(url: string, opts: FinalizeOptions = {}): 
     let triggersDropped = 0;
     for (const t of point.tables) {
       const on = splitRel(t.v2);
-      if (!(await hasTrigger(c, on, captureTriggerName('reverse')))) continue;
+      if ((await captureState(c, on, 'reverse')) === 'none') continue;
       await session.retry(`reverse capture on ${t.v2}`, () => c.query(dropCaptureSql(on, 'reverse')), {
         onRetry: (attempt, waitMs) =>
           opts.onEvent?.({ type: 'retry', what: `drop reverse capture on ${t.v2}`, attempt, waitMs }),

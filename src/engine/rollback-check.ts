@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { V2 } from '../schema/v2/index.js';
 import { allTables } from './build.js';
-import { captureTriggerName } from './capture.js';
+import { captureCompleteSql } from './capture.js';
 import { q, ROLLBACK_SCHEMA } from './names.js';
 import { kindWord, type RollbackPoint, relOf } from './rollback-points.js';
 
@@ -68,8 +68,8 @@ export async function checkPoint(
   });
   const noTrigger = await c.query<{ v2: string }>(
     `SELECT x.v2 FROM jsonb_to_recordset($1::jsonb) AS x(v2 text)
-      WHERE NOT EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = to_regclass(x.v2) AND tg.tgname = $2)`,
-    [JSON.stringify(point.tables), captureTriggerName('reverse')],
+      WHERE NOT ${captureCompleteSql('to_regclass(x.v2)', 'reverse')}`,
+    [JSON.stringify(point.tables)],
   );
   checks.push({
     check: 'reverse capture installed on every v2 table with a copy',

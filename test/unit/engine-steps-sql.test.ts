@@ -1,7 +1,7 @@
 /** The exact SQL of representative steps, as node-pg-migrate's operation specs assert it. */
 import { describe, expect, it } from 'vitest';
 import { indexBuildSql, shadowCreateSql } from '../../src/engine/build.js';
-import { createCaptureTriggerSql, dropCaptureSql } from '../../src/engine/capture.js';
+import { captureFunctionSql, createCaptureTriggerSql, dropCaptureSql } from '../../src/engine/capture.js';
 import { mappedTables } from '../../src/engine/consolidate.js';
 import { lockSql } from '../../src/engine/steps/cutover-lock.js';
 import { rollbackSchemasSql } from '../../src/engine/steps/cutover-matviews.js';
@@ -29,15 +29,37 @@ describe('engine step SQL', () => {
     expect(q.every((x) => x.values.length === 0)).toBe(true);
   });
 
-  it('capture:install: the AFTER ROW trigger with its arguments as literals, ENABLE ALWAYS', () => {
+  it('capture:install: four statement triggers (transition tables, BEFORE TRUNCATE), ENABLE ALWAYS, one function per table', () => {
     const t = mappedTables(V2).find((m) => m.def.name === 'campaigns')!;
-    expect(createCaptureTriggerSql(t, { schema: 'public', name: 'campaigns' }, 'forward')).toBe(
-      `CREATE TRIGGER "dfc_capture_forward" AFTER INSERT OR UPDATE OR DELETE ON "public"."campaigns"
-    FOR EACH ROW EXECUTE FUNCTION consolidation.capture_change('forward', 'public.campaigns', 'id');
-  ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward"`,
+    const fn = 'consolidation."capture_forward__public__campaigns"()';
+    expect(
+      createCaptureTriggerSql(t, { schema: 'public', name: 'campaigns' }, 'forward').split(';\n'),
+    ).toEqual([
+      'DROP TRIGGER IF EXISTS "dfc_capture_forward" ON "public"."campaigns"',
+      'DROP TRIGGER IF EXISTS "dfc_capture_forward_update" ON "public"."campaigns"',
+      'DROP TRIGGER IF EXISTS "dfc_capture_forward_delete" ON "public"."campaigns"',
+      'DROP TRIGGER IF EXISTS "dfc_capture_forward_truncate" ON "public"."campaigns"',
+      `CREATE TRIGGER "dfc_capture_forward" AFTER INSERT ON "public"."campaigns" REFERENCING NEW TABLE AS dfc_new FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+      `CREATE TRIGGER "dfc_capture_forward_update" AFTER UPDATE ON "public"."campaigns" REFERENCING OLD TABLE AS dfc_old NEW TABLE AS dfc_new FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+      `CREATE TRIGGER "dfc_capture_forward_delete" AFTER DELETE ON "public"."campaigns" REFERENCING OLD TABLE AS dfc_old FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+      `CREATE TRIGGER "dfc_capture_forward_truncate" BEFORE TRUNCATE ON "public"."campaigns" FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward"',
+      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward_update"',
+      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward_delete"',
+      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward_truncate"',
+    ]);
+    const body = captureFunctionSql(t, 'forward');
+    expect(body).toContain(
+      `CREATE OR REPLACE FUNCTION ${fn.slice(0, -2)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp`,
     );
-    expect(dropCaptureSql({ schema: 'public', name: "o'dd" }, 'forward')).toBe(
-      `DROP TRIGGER IF EXISTS "dfc_capture_forward" ON "public"."o'dd"`,
+    expect(body).toContain(`REVOKE EXECUTE ON FUNCTION ${fn} FROM PUBLIC`);
+    // every function and operator schema-qualified: nothing for a caller's search_path to steer
+    expect(body.match(/jsonb_build_object/g)!.length).toBe(
+      body.match(/pg_catalog\.jsonb_build_object/g)!.length,
+    );
+    expect(body).not.toMatch(/TG_OP =/);
+    expect(dropCaptureSql({ schema: 'public', name: "o'dd" }, 'forward')).toContain(
+      `DROP TRIGGER IF EXISTS "dfc_capture_forward_truncate" ON "public"."o'dd"`,
     );
   });
 

@@ -1,6 +1,6 @@
 /** cutover:reverse-capture — writes to v2 flow back to the rollback copy from the commit on; schema_version_info says 2.0. */
 import type { Step } from '../../core/step.js';
-import { createCaptureTriggerSql } from '../capture.js';
+import { createCaptureTriggerSql, ensureCaptureFunctions } from '../capture.js';
 import { liveOf } from '../names.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
 
@@ -11,10 +11,12 @@ export function cutoverReverseCaptureStep(): Step<CutoverContext> {
     tx: 'cutover-locks',
     describe: () => ({
       summary:
-        'reverse capture (AFTER ROW trigger, ENABLE ALWAYS) on every v2 table with a rollback copy; schema_version_info 2.0',
+        'reverse capture (statement triggers with transition tables, ENABLE ALWAYS) on every v2 table with a rollback copy; schema_version_info 2.0',
     }),
     async run(ctx) {
       const c = ctx.session.client;
+      // the functions are normally current already (capture:install creates both directions'): one lookup
+      await ensureCaptureFunctions(c, ctx.present, 'reverse');
       // one round trip for all of them (DDL without parameters)
       if (ctx.present.length)
         await c.query(

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { Step } from '../../core/step.js';
 import type { V2Definition } from '../../schema/v2/model.js';
 import { allTables } from '../build.js';
+import { captureTriggerNames } from '../capture.js';
 import { quarantineReport } from '../late-rows.js';
 import { liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
 import {
@@ -121,7 +122,9 @@ export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition):
     passed: sm.rows.length === 1 && Number(sm.rows[0]!.version) === 17 && !sm.rows[0]!.dirty,
     details: sm.rows,
   });
-  const noForward = await c.query(`SELECT tgname FROM pg_trigger WHERE tgname = 'dfc_capture_forward'`);
+  const noForward = await c.query(`SELECT tgname FROM pg_trigger WHERE tgname = ANY ($1)`, [
+    captureTriggerNames('forward'),
+  ]);
   checks.push({ check: 'forward capture triggers removed', passed: noForward.rows.length === 0 });
   return checks;
 }

@@ -9,7 +9,7 @@ import { sqlstate } from '../../errors.js';
 import type { V2Definition } from '../../schema/v2/model.js';
 import { build, ident, literal, sql } from '../../sql/sql.js';
 import { allTables } from '../build.js';
-import { createCaptureTriggerSql } from '../capture.js';
+import { createCaptureTriggerSql, ensureCaptureFunctions } from '../capture.js';
 import { legacyLiveOf, SHADOW_SCHEMA, shadowOf } from '../names.js';
 import { currentFunctions, type RollbackPoint } from '../rollback-points.js';
 import { ROLLBACK_PHASE, type RollbackContext } from './rollback-context.js';
@@ -104,6 +104,7 @@ export function rollbackForwardCaptureStep(count: number): Step<RollbackContext>
     }),
     async run(ctx) {
       const c = ctx.session.client;
+      await ensureCaptureFunctions(c, ctx.tables, 'forward');
       for (const t of ctx.tables) await c.query(createCaptureTriggerSql(t, legacyLiveOf(t.def), 'forward'));
       // as before the first cutover: no autovacuum worker may hold a shadow lock the next cutover needs
       for (const t of allTables(ctx.v2))

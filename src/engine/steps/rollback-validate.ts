@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { Step } from '../../core/step.js';
-import { captureTriggerName } from '../capture.js';
+import { captureCompleteSql, captureTriggerNames } from '../capture.js';
 import type { MappedTable } from '../mapping.js';
 import { legacyLiveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
 import type { RollbackCheck } from '../rollback-check.js';
@@ -71,17 +71,18 @@ export async function validateRollback(
     passed: leftover.rows.length === 0,
     details: leftover.rows,
   });
-  const reverse = await c.query(`SELECT tgrelid::regclass::text AS rel FROM pg_trigger WHERE tgname = $1`, [
-    captureTriggerName('reverse'),
-  ]);
+  const reverse = await c.query(
+    `SELECT DISTINCT tgrelid::regclass::text AS rel FROM pg_trigger WHERE tgname = ANY ($1)`,
+    [captureTriggerNames('reverse')],
+  );
   checks.push({
     check: 'reverse capture triggers removed',
     passed: reverse.rows.length === 0,
     details: reverse.rows,
   });
   const forward = await c.query<{ n: string }>(
-    `SELECT count(*) AS n FROM pg_trigger WHERE tgname = $1 AND tgrelid = ANY ($2::regclass[])`,
-    [captureTriggerName('forward'), tables.map((t) => q(legacyLiveOf(t.def)))],
+    `SELECT count(*) AS n FROM unnest($1::regclass[]) AS x(rel) WHERE ${captureCompleteSql('x.rel', 'forward')}`,
+    [tables.map((t) => q(legacyLiveOf(t.def)))],
   );
   checks.push({
     check: 'forward capture on every legacy table',
