@@ -221,7 +221,8 @@ describe('rollback after cutover', () => {
 
     // closing the window: reverse capture gone, the point finalized, rollback refused, copy cleaned up
     const fin = await finalizeCutover(url, { keepDays: 0 });
-    expect(fin.triggersDropped).toBe(30);
+    // (campaign_jobs' three remaining capture triggers are removed too)
+    expect(fin.triggersDropped).toBe(31);
     const closed = await rollbackWindow(url);
     expect(closed).toMatchObject({
       open: false,
