@@ -15,6 +15,28 @@ const noSet = (t: MappedTable, d: Direction) =>
     .replaceAll('"capture_', '"benchnoset_capture_')
     .replace('SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS', 'SECURITY DEFINER AS');
 
+/** the shipped function writing to a copy of the log with only its primary key (the second index's cost) */
+const oneIndex = (t: MappedTable, d: Direction) =>
+  `CREATE TABLE IF NOT EXISTS consolidation.bench_log_1idx (LIKE consolidation.capture_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS, PRIMARY KEY (id));
+   ${captureFunctionSql(t, d).replaceAll('"capture_', '"bench1idx_capture_').replaceAll('consolidation.capture_log', 'consolidation.bench_log_1idx')}`;
+
+/** one log row per statement holding every key (jsonb array), into a copy of the log with both indexes */
+const aggregated = (t: MappedTable, d: Direction) => {
+  const key = (a: string) =>
+    `pg_catalog.jsonb_build_object(${t.primaryKey.map((c) => `'${c}', ${a}."${c}"`).join(', ')})`;
+  const log = `INSERT INTO consolidation.bench_log_agg (direction, table_name, keys) SELECT '${d}', '${t.captureName[d]}', pg_catalog.jsonb_agg(k) FROM`;
+  return `CREATE TABLE IF NOT EXISTS consolidation.bench_log_agg (LIKE consolidation.capture_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS, keys jsonb, PRIMARY KEY (id));
+  CREATE INDEX IF NOT EXISTS bench_log_agg_d ON consolidation.bench_log_agg (direction, id);
+  CREATE OR REPLACE FUNCTION consolidation."benchagg_capture_${d}"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+  BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN ${log} (SELECT ${key('n')} FROM dfc_new n) x(k) HAVING count(*) > 0;
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN ${log} (SELECT ${key('n')} FROM dfc_new n UNION SELECT ${key('o')} FROM dfc_old o) x(k) HAVING count(*) > 0;
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN ${log} (SELECT ${key('o')} FROM dfc_old o) x(k) HAVING count(*) > 0;
+    END IF;
+    RETURN NULL;
+  END $fn$`;
+};
+
 const GENERIC_FN = `CREATE OR REPLACE FUNCTION consolidation.bench_capture_generic() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE k_n text; k_o text;
@@ -48,6 +70,16 @@ export const EXPLORE: Variant[] = [
     name: 'stmt-noset',
     install: (t, on, d) =>
       `${noSet(t, d)};\n${createCaptureTriggerSql(t, on, d).replaceAll('"capture_', '"benchnoset_capture_')}`,
+  },
+  {
+    name: 'stmt-1idx',
+    install: (t, on, d) =>
+      `${oneIndex(t, d)};\n${createCaptureTriggerSql(t, on, d).replaceAll('"capture_', '"bench1idx_capture_')}`,
+  },
+  {
+    name: 'stmt-agg',
+    install: (t, on, d) =>
+      `${aggregated(t, d)};\n${createCaptureTriggerSql(t, on, d).replaceAll(/consolidation\."capture_[^"]+"\(\)/g, `consolidation."benchagg_capture_${d}"()`)}`,
   },
   {
     name: 'stmt-generic',

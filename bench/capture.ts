@@ -8,6 +8,8 @@
  *   stmt     what dfc installs now (src/engine/capture.ts: statement triggers, one function per table)
  * and with --explore the levers measured on the way:
  *   stmt-noset   the same per-table function without SET search_path (no proconfig)
+ *   stmt-1idx    stmt writing to a copy of the log with only its primary key (the (direction, id) index's cost)
+ *   stmt-agg     one log row per statement holding all its keys as a jsonb array
  *   stmt-generic one generic function fed by TG_ARGV (dynamic EXECUTE), with SET search_path
  * Variants are measured side by side in one run, interleaved (rounds × shuffled variants); the
  * load average is printed before and after. Goal: capture on ÷ off ≤ 1.1 at p50 and p99.
