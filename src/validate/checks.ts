@@ -344,6 +344,16 @@ function dependentsCheck(tables: string[], def = V2): ValidationCheck {
   SELECT 'pg_constraint'::regclass, con.oid, df.name, a.attname, format_type(a.atttypid, a.atttypmod)
     FROM df JOIN pg_constraint con ON con.contype = 'f' AND con.confrelid = df.oid
     JOIN pg_attribute a ON a.attrelid = df.oid AND a.attnum = ANY (con.confkey)
+  UNION
+  -- a trigger function's body (plpgsql, sql) naming NEW.<column> or OLD.<column>: pg_depend does
+  -- not look inside bodies, so the columns are found by name in the source; a carried trigger
+  -- whose body compares a column whose type changes would fail the application's writes on v2
+  SELECT 'pg_trigger'::regclass, t.oid, df.name, a.attname, format_type(a.atttypid, a.atttypmod)
+    FROM df JOIN pg_trigger t ON t.tgrelid = df.oid AND NOT t.tgisinternal
+    JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang AND l.lanname IN ('plpgsql', 'sql')
+    JOIN pg_attribute a ON a.attrelid = df.oid AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE p.prosrc ~* ('\\m(new|old)\\s*\\.\\s*(' || regexp_replace(a.attname, '\\W', '\\\\\\&', 'g') || '\\M|"'
+                      || regexp_replace(replace(a.attname, '"', '""'), '\\W', '\\\\\\&', 'g') || '")')
 ), raw AS (
   SELECT DISTINCT 'view' AS kind, vn.nspname || '.' || v.relname AS object, df.name AS depends_on,
          format('DROP VIEW %I.%I', vn.nspname, v.relname) AS ddl, format('%I.%I', vn.nspname, v.relname) AS qobject,
@@ -405,7 +415,7 @@ function dependentsCheck(tables: string[], def = V2): ValidationCheck {
 )
 SELECT jsonb_build_object(
   'facts', jsonb_build_object('dependents', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', kind, 'object', object, 'depends_on', depends_on, 'carried', blocked IS NULL) ORDER BY kind, object, depends_on), '[]') FROM found),
-                              'dependents_note', 'functions are not tracked by pg_depend: a function of another application that names a DomainFlow table is not found here, and a trigger function''s body is not checked against v2'),
+                              'dependents_note', 'functions are not tracked by pg_depend: a function of another application that names a DomainFlow table is not found here; a trigger function''s body (plpgsql, sql) is checked only for NEW.<column> / OLD.<column> naming a column whose type changes, not for dynamic SQL or other languages'),
   'problems', (SELECT coalesce(jsonb_agg(${problem(
     'foreign_dependent',
     'dependency',
@@ -420,7 +430,7 @@ SELECT jsonb_build_object(
   )} ORDER BY kind, object, depends_on), '[]') FROM found WHERE blocked IS NOT NULL),
   'warnings', (SELECT coalesce(jsonb_agg(jsonb_build_object('code', 'foreign_dependent_carried', 'kind', kind, 'object', object,
       'reason', format('%s %s depends on %s and is not part of DomainFlow: will be carried (the cutover recreates it on the v2 table inside its transaction; if that fails the cutover refuses with CONSOLIDATION_01 and changes nothing)', kind, object, depends_on),
-      'fix', CASE kind WHEN 'trigger' THEN 'nothing to do; its function body is not checked: make sure it works with the v2 column types' ELSE 'nothing to do' END)
+      'fix', CASE kind WHEN 'trigger' THEN 'nothing to do; its function body was checked only for NEW./OLD. references to columns whose type changes (not dynamic SQL, not other languages): make sure it works with the v2 column types' ELSE 'nothing to do' END)
       ORDER BY kind, object, depends_on), '[]') FROM found WHERE blocked IS NULL)) AS r`,
   };
 }
