@@ -253,7 +253,12 @@ async function readForeign(
   return out;
 }
 
-/** Re-apply the surface to the v2 relations now in place. Throws (the caller rolls back) on anything it cannot carry. */
+/**
+ * Re-apply the surface to the v2 relations now in place. Throws (the caller rolls back) on anything it cannot carry.
+ * Built from one catalog query and sent as one multi-statement query inside a savepoint; only when
+ * that fails are the statements replayed one by one (each uncarriable one in a savepoint of its
+ * own), so every failure is named, exactly as before.
+ */
 export async function applySurface(
   c: pg.ClientBase,
   s: Surface,
@@ -261,11 +266,123 @@ export async function applySurface(
 ): Promise<CarryResult> {
   let grants = 0;
   let relations = 0;
-  const failures: { kind: string; name: string; on: string; error: string }[] = [];
-  const attempt = async (
-    what: ForeignObject | { kind: string; name: string; on: string },
-    sqlText: string,
+  /** what: set for a statement that may fail on v2 (named in the refusal); afterwards: runs only when it succeeded */
+  const plan: { sql: string; what?: { kind: string; name: string; on: string }; afterwards?: string }[] = [];
+  /** the relation that moved out leaves the publication: subscribers keep receiving the table by its name */
+  const movePublication = (
+    r: RelSurface,
+    p: NonNullable<RelSurface['publications']>[number],
+    movedTo: Record<string, string>,
   ) => {
+    const rel = qn(r.schema, r.name);
+    const out = qn(movedTo[r.schema as 'public' | 'auth']!, r.name);
+    const cols = p.columns?.length ? ` (${p.columns.map(quoteIdent).join(', ')})` : '';
+    const where = p.rowFilter ? ` WHERE (${p.rowFilter})` : '';
+    plan.push({
+      what: { kind: 'publication', name: quoteIdent(p.pub), on: rel },
+      sql: `ALTER PUBLICATION ${quoteIdent(p.pub)} DROP TABLE ${out}; ALTER PUBLICATION ${quoteIdent(p.pub)} ADD TABLE ${rel}${cols}${where}`,
+    });
+  };
+  // what is at each name now, in one query: kind, whether a sequence is owned by a column, the
+  // grantees of v2's install ACL, its comment, its columns without a comment
+  const now = await c.query<{
+    oid: number | null;
+    kind: string | null;
+    owned: boolean;
+    grantees: string[] | null;
+    commented: boolean;
+    uncommented: string[] | null;
+  }>(
+    `SELECT cl.oid::int AS oid, cl.relkind AS kind,
+            EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = cl.oid AND d.deptype IN ('a','i')
+                      AND d.refclassid = 'pg_class'::regclass) AS owned,
+            (SELECT jsonb_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END)
+               FROM aclexplode(cl.relacl) a WHERE a.grantee <> cl.relowner) AS grantees,
+            obj_description(cl.oid, 'pg_class') IS NOT NULL AS commented,
+            (SELECT jsonb_agg(a.attname) FROM pg_attribute a
+              WHERE a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped AND col_description(cl.oid, a.attnum) IS NULL) AS uncommented
+       FROM unnest($1::text[]) WITH ORDINALITY AS x(name, i) LEFT JOIN pg_class cl ON cl.oid = to_regclass(x.name)
+      ORDER BY x.i`,
+    [s.rels.map((r) => qn(r.schema, r.name))],
+  );
+  s.rels.forEach((r, i) => {
+    const v2 = now.rows[i];
+    if (!v2?.oid || v2.oid === r.oid) return; // not replaced by v2
+    relations++;
+    const rel = qn(r.schema, r.name);
+    const word = KIND_WORD[v2.kind!] ?? 'TABLE';
+    if (opts.back) {
+      // the copy kept its own owner, ACL, RLS, options and comments: only publication membership followed v2
+      for (const p of r.publications ?? []) movePublication(r, p, SHADOW_SCHEMA);
+      return;
+    }
+    // an owned sequence follows its table's owner
+    if (!(v2.kind === 'S' && v2.owned))
+      plan.push({ sql: `ALTER ${word} ${rel} OWNER TO ${quoteIdent(r.owner)}` });
+    // exactly legacy's ACL: first what v2's install granted to others, then legacy's entries
+    const on = v2.kind === 'S' ? `SEQUENCE ${rel}` : `TABLE ${rel}`;
+    // (computed before the owner change: its entries for legacy's owner become the owner's own then)
+    for (const g of v2.grantees ?? [])
+      if (g !== r.owner) plan.push({ sql: `REVOKE ALL ON ${on} FROM ${grantee(g)}` });
+    for (const a of r.acl ?? []) {
+      plan.push({
+        sql: `GRANT ${a.privilege} ON ${on} TO ${grantee(a.grantee)}${a.grantable ? ' WITH GRANT OPTION' : ''}`,
+      });
+      grants++;
+    }
+    for (const a of r.columnAcls ?? []) {
+      plan.push({
+        what: {
+          kind: 'column grant',
+          name: `${a.privilege} (${quoteIdent(a.column)}) to ${grantee(a.grantee)}`,
+          on: rel,
+        },
+        sql: `GRANT ${a.privilege} (${quoteIdent(a.column)}) ON TABLE ${rel} TO ${grantee(a.grantee)}${a.grantable ? ' WITH GRANT OPTION' : ''}`,
+      });
+      grants++;
+    }
+    if (v2.kind === 'r' || v2.kind === 'p') {
+      if (r.rls) plan.push({ sql: `ALTER TABLE ${rel} ENABLE ROW LEVEL SECURITY` });
+      if (r.forceRls) plan.push({ sql: `ALTER TABLE ${rel} FORCE ROW LEVEL SECURITY` });
+      const options = [...(r.reloptions ?? []), ...(r.toastOptions ?? []).map((o) => `toast.${o}`)];
+      if (options.length) {
+        const list = options.map((o) => {
+          const eq = o.indexOf('=');
+          const key = o.slice(0, eq).split('.').map(quoteIdent).join('.');
+          return `${key} = ${lit(o.slice(eq + 1))}`;
+        });
+        plan.push({ sql: `ALTER TABLE ${rel} SET (${list.join(', ')})` });
+      }
+      for (const st of r.statTargets ?? [])
+        plan.push({
+          what: { kind: 'statistics target', name: quoteIdent(st.column), on: rel },
+          sql: `ALTER TABLE ${rel} ALTER COLUMN ${quoteIdent(st.column)} SET STATISTICS ${Math.trunc(Number(st.target))}`,
+        });
+      for (const p of r.publications ?? []) movePublication(r, p, ROLLBACK_SCHEMA);
+    }
+    if (r.comment && !v2.commented) plan.push({ sql: `COMMENT ON ${word} ${rel} IS ${lit(r.comment)}` });
+    const uncommented = new Set(v2.uncommented ?? []);
+    for (const cc of r.columnComments ?? [])
+      if (uncommented.has(cc.column))
+        plan.push({ sql: `COMMENT ON COLUMN ${rel}.${quoteIdent(cc.column)} IS ${lit(cc.comment)}` });
+  });
+  for (const f of s.foreign) plan.push({ what: f, sql: f.ddl, afterwards: f.extra });
+  const carried = s.foreign.map((f) => ({ kind: f.kind, name: `${f.name} on ${f.on}` }));
+
+  // the fast path: everything in one round trip
+  await c.query('SAVEPOINT dfc_carry_all');
+  try {
+    if (plan.length)
+      await c.query(plan.flatMap((p) => (p.afterwards ? [p.sql, p.afterwards] : [p.sql])).join(';\n'));
+    await c.query('RELEASE SAVEPOINT dfc_carry_all');
+    return { relations, grants, carried };
+  } catch {
+    await c.query('ROLLBACK TO SAVEPOINT dfc_carry_all');
+    await c.query('RELEASE SAVEPOINT dfc_carry_all');
+  }
+  // something failed: one by one, so each object that cannot be carried is named
+  const failures: { kind: string; name: string; on: string; error: string }[] = [];
+  const attempt = async (what: { kind: string; name: string; on: string }, sqlText: string) => {
     await c.query('SAVEPOINT dfc_carry');
     try {
       await c.query(sqlText);
@@ -282,105 +399,16 @@ export async function applySurface(
       return false;
     }
   };
-  /** the relation that moved out leaves the publication: subscribers keep receiving the table by its name */
-  const movePublication = async (
-    r: RelSurface,
-    p: NonNullable<RelSurface['publications']>[number],
-    movedTo: Record<string, string>,
-  ) => {
-    const rel = qn(r.schema, r.name);
-    const out = qn(movedTo[r.schema as 'public' | 'auth']!, r.name);
-    const cols = p.columns?.length ? ` (${p.columns.map(quoteIdent).join(', ')})` : '';
-    const where = p.rowFilter ? ` WHERE (${p.rowFilter})` : '';
-    await attempt(
-      { kind: 'publication', name: quoteIdent(p.pub), on: rel },
-      `ALTER PUBLICATION ${quoteIdent(p.pub)} DROP TABLE ${out}; ALTER PUBLICATION ${quoteIdent(p.pub)} ADD TABLE ${rel}${cols}${where}`,
-    );
-  };
-  for (const r of s.rels) {
-    const now = await c.query<{ oid: number | null; kind: string | null; owned: boolean }>(
-      `SELECT cl.oid::int AS oid, cl.relkind AS kind,
-              EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = cl.oid AND d.deptype IN ('a','i')
-                        AND d.refclassid = 'pg_class'::regclass) AS owned
-         FROM pg_class cl WHERE cl.oid = to_regclass($1)`,
-      [qn(r.schema, r.name)],
-    );
-    const v2 = now.rows[0];
-    if (!v2?.oid || v2.oid === r.oid) continue; // not replaced by v2
-    relations++;
-    const rel = qn(r.schema, r.name);
-    const word = KIND_WORD[v2.kind!] ?? 'TABLE';
-    if (opts.back) {
-      // the copy kept its own owner, ACL, RLS, options and comments: only publication membership followed v2
-      for (const p of r.publications ?? []) await movePublication(r, p, SHADOW_SCHEMA);
+  for (const p of plan) {
+    if (!p.what) {
+      await c.query(p.sql); // a statement v2 must take: its error is the error
       continue;
     }
-    // an owned sequence follows its table's owner
-    if (!(v2.kind === 'S' && v2.owned)) await c.query(`ALTER ${word} ${rel} OWNER TO ${quoteIdent(r.owner)}`);
-    // exactly legacy's ACL: first what v2's install granted to others, then legacy's entries
-    const existing = await c.query<{ grantee: string }>(
-      `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee
-         FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = $1 AND a.grantee <> cl.relowner`,
-      [v2.oid],
-    );
-    const on = v2.kind === 'S' ? `SEQUENCE ${rel}` : `TABLE ${rel}`;
-    for (const g of existing.rows) await c.query(`REVOKE ALL ON ${on} FROM ${grantee(g.grantee)}`);
-    for (const a of r.acl ?? []) {
-      await c.query(
-        `GRANT ${a.privilege} ON ${on} TO ${grantee(a.grantee)}${a.grantable ? ' WITH GRANT OPTION' : ''}`,
-      );
-      grants++;
+    if (!(await attempt(p.what, p.sql))) {
+      if (p.what.kind === 'column grant') grants--;
+      continue;
     }
-    for (const a of r.columnAcls ?? []) {
-      const ok = await attempt(
-        {
-          kind: 'column grant',
-          name: `${a.privilege} (${quoteIdent(a.column)}) to ${grantee(a.grantee)}`,
-          on: rel,
-        },
-        `GRANT ${a.privilege} (${quoteIdent(a.column)}) ON TABLE ${rel} TO ${grantee(a.grantee)}${a.grantable ? ' WITH GRANT OPTION' : ''}`,
-      );
-      if (ok) grants++;
-    }
-    if (v2.kind === 'r' || v2.kind === 'p') {
-      if (r.rls) await c.query(`ALTER TABLE ${rel} ENABLE ROW LEVEL SECURITY`);
-      if (r.forceRls) await c.query(`ALTER TABLE ${rel} FORCE ROW LEVEL SECURITY`);
-      const opts = [...(r.reloptions ?? []), ...(r.toastOptions ?? []).map((o) => `toast.${o}`)];
-      if (opts.length) {
-        const list = opts.map((o) => {
-          const eq = o.indexOf('=');
-          const key = o.slice(0, eq).split('.').map(quoteIdent).join('.');
-          return `${key} = ${lit(o.slice(eq + 1))}`;
-        });
-        await c.query(`ALTER TABLE ${rel} SET (${list.join(', ')})`);
-      }
-      for (const st of r.statTargets ?? [])
-        await attempt(
-          { kind: 'statistics target', name: quoteIdent(st.column), on: rel },
-          `ALTER TABLE ${rel} ALTER COLUMN ${quoteIdent(st.column)} SET STATISTICS ${Math.trunc(Number(st.target))}`,
-        );
-      for (const p of r.publications ?? []) await movePublication(r, p, ROLLBACK_SCHEMA);
-    }
-    const hasComment = await c.query<{ d: string | null }>(`SELECT obj_description($1, 'pg_class') AS d`, [
-      v2.oid,
-    ]);
-    if (r.comment && !hasComment.rows[0]?.d) await c.query(`COMMENT ON ${word} ${rel} IS ${lit(r.comment)}`);
-    for (const cc of r.columnComments ?? []) {
-      const cur = await c.query<{ d: string | null; present: boolean }>(
-        `SELECT col_description($1, a.attnum) AS d, true AS present FROM pg_attribute a
-          WHERE a.attrelid = $1 AND a.attname = $2 AND NOT a.attisdropped`,
-        [v2.oid, cc.column],
-      );
-      if (cur.rows[0] && !cur.rows[0].d)
-        await c.query(`COMMENT ON COLUMN ${rel}.${quoteIdent(cc.column)} IS ${lit(cc.comment)}`);
-    }
-  }
-  const carried: { kind: string; name: string }[] = [];
-  for (const f of s.foreign) {
-    if (await attempt(f, f.ddl)) {
-      if (f.extra) await attempt(f, f.extra);
-      carried.push({ kind: f.kind, name: `${f.name} on ${f.on}` });
-    }
+    if (p.afterwards) await attempt(p.what, p.afterwards);
   }
   if (failures.length)
     throw new DfcError(

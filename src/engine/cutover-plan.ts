@@ -6,7 +6,6 @@
  * with jittered backoff, and raises CONSOLIDATION_03 when the attempts run out — the one place
  * for that discipline, for cutover and rollback alike.
  */
-import { recordOperation } from '../bookkeeping.js';
 import type { Journal } from '../core/runner.js';
 import type { LockedGroup, Plan, RunContext } from '../core/step.js';
 import { type SessionPolicy, sessionPolicy } from '../db/session.js';
@@ -14,7 +13,6 @@ import type { V2Definition } from '../schema/v2/model.js';
 import type { MappedTable } from './mapping.js';
 import { drain } from './reconcile.js';
 import type { RollbackPoint } from './rollback-points.js';
-import { markStep } from './state.js';
 import { cutoverAutovacuumStep } from './steps/cutover-autovacuum.js';
 import { cutoverCarryStep } from './steps/cutover-carry.js';
 import { AFTER_CUTOVER_PHASE, CUTOVER_PHASE, type CutoverContext } from './steps/cutover-context.js';
@@ -207,16 +205,25 @@ export function instanceJournal<C extends RunContext>(instance: string): Journal
       return new Set(all.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length)));
     },
     async record(ctx, step, seconds, details) {
-      await markStep(ctx.session.client, ctx.runId, prefix + step.id);
-      await recordOperation(ctx.session.client, {
-        phase: step.phase,
-        type: step.id.split(':')[0]!,
-        target: step.id.split(':')[1] ?? 'schema',
-        status: 'completed',
-        durationSeconds: seconds,
-        runId: ctx.runId,
-        details: { instance, ...(details ?? {}) },
-      });
+      // one round trip (it runs after every step, inside the locked transaction too): the step
+      // into steps_done and its monitoring.migration_operations row (as recordOperation writes it)
+      await ctx.session.client.query(
+        `WITH done AS (
+           UPDATE consolidation.engine_runs SET steps_done = array_append(steps_done, $2), updated_at = now()
+            WHERE run_id = $1 AND NOT ($2 = ANY (steps_done)))
+         INSERT INTO monitoring.migration_operations
+           (run_id, migration_phase, operation_type, operation_target, operation_status, duration_seconds, details)
+         VALUES ($1, $3, $4, $5, 'completed', $6, $7)`,
+        [
+          ctx.runId,
+          prefix + step.id,
+          step.phase,
+          step.id.split(':')[0]!,
+          step.id.split(':')[1] ?? 'schema',
+          seconds,
+          JSON.stringify({ instance, ...(details ?? {}) }),
+        ],
+      );
     },
   };
 }

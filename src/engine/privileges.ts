@@ -71,9 +71,11 @@ export async function privilegeMatrix(
                 WHERE rels.relkind = 'S' AND has_sequence_privilege(r.oid, rels.oid, p)
      UNION ALL SELECT 'col ' || rels.name || '.' || a.attname, NULL FROM rels
                  JOIN pg_attribute a ON a.attrelid = rels.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE rels.relkind <> 'S'
-     -- column facts only where they say more than the table-level privilege (a column grant)
+     -- column facts only where they say more than the table-level privilege: a column grant, so
+     -- only columns with an ACL (has_column_privilege is the table's privilege on the others)
      UNION ALL SELECT 'col ' || rels.name || '.' || a.attname, r.rolname || ' ' || p FROM rels
-                 JOIN pg_attribute a ON a.attrelid = rels.oid AND a.attnum > 0 AND NOT a.attisdropped, roles r, unnest($5::text[]) p
+                 JOIN pg_attribute a ON a.attrelid = rels.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL,
+                 roles r, unnest($5::text[]) p
                 WHERE rels.relkind <> 'S' AND has_column_privilege(r.oid, rels.oid, a.attnum, p)
                   AND NOT has_table_privilege(r.oid, rels.oid, p)
      UNION ALL SELECT 'fn ' || name, NULL FROM fns

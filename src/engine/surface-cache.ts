@@ -11,7 +11,7 @@
  * newer than its fingerprint (harmless: read again) but never older. What it covers — every
  * relation of the live schemas and of their counterparts (shadow or rollback copy), by oid:
  * - pg_class: name, schema, kind, owner, ACL, RLS switches, reloptions and the TOAST table's;
- * - pg_attribute: name, dropped, column ACL, statistics target; pg_description of them;
+ * - pg_attribute: name, dropped, type, column ACL, statistics target; pg_description of them;
  * - pg_policy, pg_trigger (not dfc's own capture triggers: cutover moves them itself),
  *   pg_rewrite on them and of every view that depends on them (pg_depend), pg_depend on them
  *   (a new view, trigger or foreign key of another application), foreign keys pointing at them
@@ -37,7 +37,7 @@ SELECT md5(concat_ws(E'\\n',
   (SELECT string_agg(concat_ws(',', cl.oid, cl.relname, cl.relnamespace, cl.relkind, cl.relowner, cl.relacl,
                                cl.relrowsecurity, cl.relforcerowsecurity, cl.reloptions, t.reloptions), ';' ORDER BY cl.oid)
      FROM rels JOIN pg_class cl ON cl.oid = rels.oid LEFT JOIN pg_class t ON t.oid = cl.reltoastrelid),
-  (SELECT string_agg(concat_ws(',', a.attrelid, a.attnum, a.attname, a.attisdropped, a.attacl, a.attstattarget), ';'
+  (SELECT string_agg(concat_ws(',', a.attrelid, a.attnum, a.attname, a.attisdropped, a.atttypid, a.atttypmod, a.attacl, a.attstattarget), ';'
                      ORDER BY a.attrelid, a.attnum)
      FROM rels JOIN pg_attribute a ON a.attrelid = rels.oid WHERE a.attnum > 0),
   (SELECT string_agg(d::text, ';' ORDER BY d.objoid, d.objsubid)

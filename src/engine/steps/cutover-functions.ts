@@ -13,11 +13,17 @@ export function cutoverFunctionsStep(): Step<CutoverContext> {
     describe: () => ({ summary: 'v2 functions (CREATE OR REPLACE), table triggers, the install epilogue' }),
     async run(ctx) {
       const c = ctx.session.client;
-      await c.query('SET LOCAL search_path = public');
-      await c.query(ctx.v2.functions);
-      for (const t of allTables(ctx.v2))
-        for (const trg of t.triggers) await c.query(render.triggerSql(t, trg, INSTALL_SCHEMAS));
-      await c.query(ctx.v2.epilogue(INSTALL_SCHEMAS));
+      // one round trip: none of it takes a parameter
+      await c.query(
+        [
+          'SET LOCAL search_path = public',
+          ctx.v2.functions,
+          ...allTables(ctx.v2).flatMap((t) =>
+            t.triggers.map((trg) => render.triggerSql(t, trg, INSTALL_SCHEMAS)),
+          ),
+          ctx.v2.epilogue(INSTALL_SCHEMAS),
+        ].join(';\n'),
+      );
     },
   };
 }

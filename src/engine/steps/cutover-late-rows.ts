@@ -1,7 +1,6 @@
 /** cutover:late-rows — rows that cannot convert and arrived after the check: abort refuses (CONSOLIDATION_04); quarantine reports. */
 import type { Step } from '../../core/step.js';
 import { refuseLateRows } from '../late-rows.js';
-import { columnTypeChanges } from '../sessions.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
 
 export function cutoverLateRowsStep(): Step<CutoverContext> {
@@ -16,7 +15,7 @@ export function cutoverLateRowsStep(): Step<CutoverContext> {
     async run(ctx) {
       const c = ctx.session.client;
       await refuseLateRows(c, ctx.runId, ctx.onInvalid, ctx.present);
-      ctx.attempt.typeChanges = await columnTypeChanges(c, ctx.v2);
+      // ctx.attempt.typeChanges: read with the surface (cutover:check-surface)
       return { typeChanges: ctx.attempt.typeChanges.length };
     },
   };

@@ -30,9 +30,16 @@ export function cutoverLockStep(count: number): Step<CutoverContext> {
       ctx.blockers?.locking(true);
       await c.query(lockSql(ctx.toLock));
       ctx.attempt.lockedAt = Date.now();
-      ctx.attempt.lockedAtDb = (await c.query<{ t: string }>('SELECT clock_timestamp()::text AS t'))
-        .rows[0]!.t;
-      await ctx.session.setLocalTimeouts(ctx.lockTimeoutMs, ctx.session.policy.statementTimeoutMs);
+      // one round trip: the server's clock and the session's statement bound back (the short
+      // lock_timeout stays for every later lock wait); same settings as session.setLocalTimeouts
+      const after = await c.query<{ t: string }>(
+        `SELECT clock_timestamp()::text AS t, set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`,
+        [
+          `${Math.max(1, Math.floor(ctx.lockTimeoutMs))}ms`,
+          `${Math.max(1, Math.floor(ctx.session.policy.statementTimeoutMs))}ms`,
+        ],
+      );
+      ctx.attempt.lockedAtDb = after.rows[0]!.t;
       return { locked: ctx.toLock.length };
     },
   };

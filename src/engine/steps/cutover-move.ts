@@ -55,24 +55,27 @@ export function cutoverMoveStep(): Step<CutoverContext> {
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      for (const t of ctx.present) await c.query(dropCaptureSql(legacyLiveOf(t.def), 'forward'));
-      // remember what legacy functions looked like, for rollback
+      // one round trip (none takes a parameter): forward capture off, and what legacy functions
+      // looked like, for rollback
       await c.query(
-        `UPDATE consolidation.engine_runs SET legacy_functions = (
-           SELECT jsonb_agg(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-            WHERE n.nspname IN ('public','auth') AND p.prokind = 'f'
-              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))
-         WHERE state = 'ready_for_cutover'`,
+        [
+          ...ctx.present.map((t) => dropCaptureSql(legacyLiveOf(t.def), 'forward')),
+          `UPDATE consolidation.engine_runs SET legacy_functions = (
+             SELECT jsonb_agg(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname IN ('public','auth') AND p.prokind = 'f'
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))
+           WHERE state = 'ready_for_cutover'`,
+        ].join(';\n'),
       );
-      const rels = (schemas: string[]) =>
-        c.query<Relation>(
-          `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind AS kind FROM pg_class cl
-             JOIN pg_namespace n ON n.oid = cl.relnamespace
-            WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','p','v','m')`,
-          [schemas],
-        );
-      const shadow = (await rels(Object.values(SHADOW_SCHEMA))).rows;
-      const live = (await rels([...DF_SCHEMAS])).rows;
+      const rels = await c.query<Relation>(
+        `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind AS kind FROM pg_class cl
+           JOIN pg_namespace n ON n.oid = cl.relnamespace
+          WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','p','v','m')`,
+        [[...Object.values(SHADOW_SCHEMA), ...DF_SCHEMAS]],
+      );
+      const shadowSchemas: string[] = Object.values(SHADOW_SCHEMA);
+      const shadow = rels.rows.filter((r) => shadowSchemas.includes(r.schema));
+      const live = rels.rows.filter((r) => !shadowSchemas.includes(r.schema));
       const statements = moveStatements(shadow, live);
       // one round trip: none of them takes a parameter, and each is a simple catalog update under our locks
       await c.query(statements.map((q) => q.text).join(';\n'));

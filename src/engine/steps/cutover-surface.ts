@@ -5,17 +5,21 @@
  * - before each attempt (the plan's beforeAttempt): read again only if the catalog changed since;
  * - cutover:check-surface, right after the LOCK: one fingerprint query; unchanged → the read
  *   before the locks is used, changed → read again under the locks (a warning event says so).
+ * The column type changes (for --reset-app-sessions) come with it: column types are fingerprinted.
  */
 import type { Step } from '../../core/step.js';
 import { readSurface, type Surface } from '../carry.js';
 import { DF_SCHEMAS, SHADOW_SCHEMA } from '../names.js';
 import { type PrivilegeMatrix, privilegeMatrix } from '../privileges.js';
+import { columnTypeChanges, type TypeChange } from '../sessions.js';
 import { SurfaceCache } from '../surface-cache.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
 
 interface ForwardSurface {
   privilegesBefore: PrivilegeMatrix;
   surface: Surface;
+  /** legacy column types vs v2 (pg_attribute types are in the fingerprint) */
+  typeChanges: TypeChange[];
 }
 
 export interface CutoverSurfaceSteps {
@@ -38,6 +42,7 @@ export function cutoverSurfaceSteps(): CutoverSurfaceSteps {
           c,
           ctx.present.map((t) => t.captureName.forward),
         ),
+        typeChanges: await columnTypeChanges(c, ctx.v2),
       }),
     );
     return cache;
@@ -72,6 +77,7 @@ export function cutoverSurfaceSteps(): CutoverSurfaceSteps {
         const s = await cached.underLock(ctx.session.client, ctx.emit);
         ctx.attempt.privilegesBefore = s.privilegesBefore;
         ctx.attempt.surface = s.surface;
+        ctx.attempt.typeChanges = s.typeChanges;
         return { source: cached.source, roles: s.privilegesBefore.roles.length };
       },
     },
