@@ -3,9 +3,9 @@
  * cutover, measured side by side with a one-shot COPY of the same rows (every v2 table and every
  * rollback-copy table, `COPY … TO STDOUT` read and discarded by the client): the goal is verify ≤ 2×
  * that COPY. Rounds interleave the two; verify runs idle and under DomainFlow traffic.
- * Usage: npx tsx bench/verify.ts [--domains 1000000] [--rate 50] [--rounds 2] [--database-url URL] [--reuse]
+ * Usage: npx tsx bench/verify.ts [--domains 1000000] [--rate 50] [--rounds 2] [--sessions 2] [--database-url URL] [--reuse]
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,7 +15,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { resolveTarget, withClient } from '../src/db/connection.js';
 import { consolidate } from '../src/engine/consolidate.js';
 import { cutover } from '../src/engine/cutover.js';
-import { verify } from '../src/engine/verify.js';
+import { VERIFY_SESSIONS, type VerifyReport, verify } from '../src/engine/verify.js';
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { quoteIdent } from '../src/sql/sql.js';
 import { seedDatabase } from '../workload/seed.js';
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     'database-url': { type: 'string' },
     // keep a database an earlier run seeded, consolidated and cut over (experiments without the setup)
     reuse: { type: 'boolean', default: false },
+    // sessions sharing verify's snapshot; each round also runs verify idle in 1 session, side by side
+    sessions: { type: 'string', default: String(VERIFY_SESSIONS) },
   },
 });
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -96,11 +98,34 @@ if (reused) {
 }
 
 const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-verify-'));
+const sessions = Number(values.sessions);
+const loadavg = async () =>
+  (await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ');
+/** the slowest jobs of a run and how busy each session was */
+function profile(r: VerifyReport): string {
+  const t = r.timings ?? [];
+  const busy = new Map<number, number>();
+  for (const x of t) busy.set(x.session, (busy.get(x.session) ?? 0) + x.seconds);
+  const top = [...t].sort((a, b) => b.seconds - a.seconds).slice(0, 6);
+  return [
+    `    busy per session: ${[...busy]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, v]) => `${s < 0 ? 'catalog' : `#${s}`} ${v.toFixed(1)} s`)
+      .join(', ')}`,
+    `    slowest: ${top.map((x) => `${x.name} ${x.seconds.toFixed(1)} s`).join(', ')}`,
+  ].join('\n');
+}
 for (let round = 1; round <= Number(values.rounds); round++) {
   const copy = await oneShotCopy(url);
+  const loadCopy = await loadavg();
   t0 = process.hrtime.bigint();
-  const idle = await verify(url);
+  const idle = await verify(url, { sessions });
   const idleS = seconds(t0);
+  const loadIdle = await loadavg();
+  t0 = process.hrtime.bigint();
+  const single = await verify(url, { sessions: 1 });
+  const singleS = seconds(t0);
+  const loadSingle = await loadavg();
   const traffic = startTraffic(url, {
     rate: Number(values.rate),
     durationMs: 3_600_000,
@@ -109,18 +134,25 @@ for (let round = 1; round <= Number(values.rounds); round++) {
   });
   await new Promise((r) => setTimeout(r, 3000));
   t0 = process.hrtime.bigint();
-  const live = await verify(url);
+  const live = await verify(url, { sessions });
   const liveS = seconds(t0);
+  const loadLive = await loadavg();
   traffic.stop();
   const report = await traffic.done;
   const catalog = (r: typeof idle) => r.checks.find((c) => c.category === 'catalog')?.passed;
+  const x = (v: number) => `${v.toFixed(2)} s = ${(v / copy.seconds).toFixed(2)}× COPY`;
   process.stdout.write(
     `${[
       `round ${round}`,
-      `  one-shot COPY of the same rows:   ~${copy.rows} rows, ${(copy.bytes / 1048576).toFixed(0)} MiB in ${copy.seconds.toFixed(2)} s`,
-      `  verify, idle:                     ${idleS.toFixed(2)} s = ${(idleS / copy.seconds).toFixed(2)}× COPY  (${idle.passed ? 'PASS' : 'FAIL'}, catalog ${catalog(idle)})`,
-      `  verify, ${values.rate} ops/s traffic:      ${liveS.toFixed(2)} s = ${(liveS / copy.seconds).toFixed(2)}× COPY  (${live.passed ? 'PASS' : 'FAIL'}; ${report.failedWrites} failed writes)`,
-      ...[...idle.checks, ...live.checks].filter((c) => !c.passed).map((c) => `  FAILED ${c.check}`),
+      `  one-shot COPY of the same rows:   ~${copy.rows} rows, ${(copy.bytes / 1048576).toFixed(0)} MiB in ${copy.seconds.toFixed(2)} s  (load ${loadCopy})`,
+      `  verify, idle, ${sessions} sessions:        ${x(idleS)}  (${idle.passed ? 'PASS' : 'FAIL'}, catalog ${catalog(idle)}; load ${loadIdle})`,
+      profile(idle),
+      `  verify, idle, 1 session:          ${x(singleS)}  (${single.passed ? 'PASS' : 'FAIL'}; load ${loadSingle})`,
+      profile(single),
+      `  verify, ${values.rate} ops/s traffic, ${sessions} sessions: ${x(liveS)}  (${live.passed ? 'PASS' : 'FAIL'}; ${report.failedWrites} failed writes; load ${loadLive})`,
+      ...[...idle.checks, ...single.checks, ...live.checks]
+        .filter((c) => !c.passed)
+        .map((c) => `  FAILED ${c.check}`),
     ].join('\n')}\n`,
   );
 }
