@@ -1,11 +1,14 @@
 /**
  * Rollback's half of carrying (issue 8/9): what the cutover re-pointed at v2 goes back to the
- * legacy tables in the rollback transaction, read under its locks before the moves and replayed
- * after them — other applications' views and foreign keys (else they keep reading v2 in the shadow
- * schema), publication membership, and triggers, rules and policies other applications made on v2
- * during the window. The rollback copy kept its own owner, ACL, RLS and the originals of every
- * trigger and policy the cutover carried, so those are left as they are. The next cutover carries
- * everything forward again (carry.ts replaces the copies it left on v2 the first time).
+ * legacy tables in the rollback transaction, read before its locks (proved under them by the
+ * fingerprint, surface-cache.ts) and replayed after the moves — other applications' views and foreign keys (else they keep reading v2 in the shadow
+ * schema), publication membership, triggers, rules and policies other applications made on v2
+ * during the window (and the carried policies dropped on v2 then), and v2's owner, table, column
+ * and sequence ACLs and RLS switches as they are now (a GRANT, REVOKE or ENABLE ROW LEVEL SECURITY
+ * on v2 during the window holds on legacy afterwards; RLS v2 defines itself stays v2's). The copy
+ * kept the originals of every trigger and policy the cutover carried, its storage options and
+ * comments. The next cutover carries everything forward again (carry.ts replaces the copies it
+ * left on v2 the first time).
  */
 import type pg from 'pg';
 import type { V2Definition } from '../schema/v2/model.js';
@@ -25,6 +28,7 @@ export async function readCarryBack(c: pg.ClientBase, v2: V2Definition, v2Views:
         (t.rowLevelSecurity?.policies ?? []).map((p) => `${t.schema}.${t.name}.${p.name}`),
       ),
       ownViews: v2Views,
+      ownRls: tables.filter((t) => t.rowLevelSecurity).map((t) => `${t.schema}.${t.name}`),
     },
   );
 }

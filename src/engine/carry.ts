@@ -53,12 +53,16 @@ interface ForeignObject {
 export interface Surface {
   rels: RelSurface[];
   foreign: ForeignObject[];
+  /** back: `schema.table` of the tables whose RLS switches are v2's own (the copy keeps its own) */
+  ownRls?: string[];
 }
 
 export interface CarryResult {
   relations: number;
   grants: number;
   carried: { kind: string; name: string }[];
+  /** back: column grants on columns the legacy table does not have (v2-only columns), not carried */
+  skipped?: { kind: string; name: string }[];
 }
 
 const lit = (v: string) => build(literal(v)).text;
@@ -90,6 +94,8 @@ export interface CarryOptions {
   ownPolicies?: string[];
   /** `schema.name` of views that belong to the live side's schema (v2's, when back) */
   ownViews?: string[];
+  /** `schema.table` of tables whose row-level security v2 defines itself (back: not carried) */
+  ownRls?: string[];
 }
 
 export async function readSurface(
@@ -135,7 +141,7 @@ export async function readSurface(
       [counterparts, opts.back ? 'dfc_rollback_' : 'dfc_shadow_'],
     );
     const foreign = await readForeign(c, legacyTables, opts);
-    return { rels: rels.rows, foreign };
+    return { rels: rels.rows, foreign, ...(opts.back ? { ownRls: opts.ownRls ?? [] } : {}) };
   } finally {
     await c.query(`SELECT set_config('search_path', $1, true)`, [prev.rows[0]!.p]);
   }
@@ -212,6 +218,19 @@ async function readForeign(
     [legacyTables, prefix, opts.ownPolicies ?? []],
   );
   for (const p of pol.rows) out.push({ kind: 'policy', name: p.name, on: p.on, ddl: p.ddl });
+  if (opts.back) {
+    // a policy the copy has and v2 no longer has (not one of v2's own): dropped on v2 during the window
+    const dropped = await c.query<{ name: string; on: string }>(
+      `SELECT quote_ident(cp.policyname) AS name, format('%I.%I', substr(cp.schemaname, length($2) + 1), cp.tablename) AS on
+         FROM pg_policies cp
+        WHERE substr(cp.schemaname, length($2) + 1) || '.' || cp.tablename = ANY ($1) AND cp.schemaname LIKE $2 || '%'
+          AND NOT EXISTS (SELECT 1 FROM pg_policies lp WHERE lp.schemaname = substr(cp.schemaname, length($2) + 1)
+                           AND lp.tablename = cp.tablename AND lp.policyname = cp.policyname)`,
+      [legacyTables, prefix],
+    );
+    for (const p of dropped.rows)
+      out.push({ kind: 'policy', name: p.name, on: p.on, ddl: `DROP POLICY IF EXISTS ${p.name} ON ${p.on}` });
+  }
   // views of other applications over legacy tables (DomainFlow's own views are rebuilt by v2)
   const views = await c.query<{ name: string; on: string; ddl: string; key: string }>(
     `SELECT DISTINCT format('%I.%I', vn.nspname, v.relname) AS name, format('%I.%I', rn.nspname, ref.relname) AS on,
@@ -266,6 +285,7 @@ export async function applySurface(
 ): Promise<CarryResult> {
   let grants = 0;
   let relations = 0;
+  const skipped: { kind: string; name: string }[] = [];
   /** what: set for a statement that may fail on v2 (named in the refusal); afterwards: runs only when it succeeded */
   const plan: { sql: string; what?: { kind: string; name: string; on: string }; afterwards?: string }[] = [];
   /** the relation that moved out leaves the publication: subscribers keep receiving the table by its name */
@@ -290,14 +310,22 @@ export async function applySurface(
     kind: string | null;
     owned: boolean;
     grantees: string[] | null;
+    rls: boolean;
+    forceRls: boolean;
+    columns: string[] | null;
     commented: boolean;
     uncommented: string[] | null;
   }>(
     `SELECT cl.oid::int AS oid, cl.relkind AS kind,
             EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = cl.oid AND d.deptype IN ('a','i')
                       AND d.refclassid = 'pg_class'::regclass) AS owned,
+            -- table and column ACLs (REVOKE ALL ON TABLE revokes the column privileges too)
             (SELECT jsonb_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END)
-               FROM aclexplode(cl.relacl) a WHERE a.grantee <> cl.relowner) AS grantees,
+               FROM (SELECT cl.relacl AS acl UNION ALL
+                     SELECT at.attacl FROM pg_attribute at WHERE at.attrelid = cl.oid AND at.attnum > 0 AND at.attacl IS NOT NULL) x,
+                    aclexplode(x.acl) a WHERE a.grantee <> cl.relowner) AS grantees,
+            cl.relrowsecurity AS rls, cl.relforcerowsecurity AS "forceRls",
+            (SELECT jsonb_agg(a.attname) FROM pg_attribute a WHERE a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
             obj_description(cl.oid, 'pg_class') IS NOT NULL AS commented,
             (SELECT jsonb_agg(a.attname) FROM pg_attribute a
               WHERE a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped AND col_description(cl.oid, a.attnum) IS NULL) AS uncommented
@@ -311,17 +339,12 @@ export async function applySurface(
     relations++;
     const rel = qn(r.schema, r.name);
     const word = KIND_WORD[v2.kind!] ?? 'TABLE';
-    if (opts.back) {
-      // the copy kept its own owner, ACL, RLS, options and comments: only publication membership followed v2
-      for (const p of r.publications ?? []) movePublication(r, p, SHADOW_SCHEMA);
-      return;
-    }
     // an owned sequence follows its table's owner
     if (!(v2.kind === 'S' && v2.owned))
       plan.push({ sql: `ALTER ${word} ${rel} OWNER TO ${quoteIdent(r.owner)}` });
-    // exactly legacy's ACL: first what v2's install granted to others, then legacy's entries
+    // exactly the source's ACL: first what the target grants to others, then the source's entries
     const on = v2.kind === 'S' ? `SEQUENCE ${rel}` : `TABLE ${rel}`;
-    // (computed before the owner change: its entries for legacy's owner become the owner's own then)
+    // (computed before the owner change: its entries for the new owner become the owner's own then)
     for (const g of v2.grantees ?? [])
       if (g !== r.owner) plan.push({ sql: `REVOKE ALL ON ${on} FROM ${grantee(g)}` });
     for (const a of r.acl ?? []) {
@@ -330,16 +353,31 @@ export async function applySurface(
       });
       grants++;
     }
+    const targetColumns = new Set(v2.columns ?? []);
     for (const a of r.columnAcls ?? []) {
+      const name = `${a.privilege} (${quoteIdent(a.column)}) to ${grantee(a.grantee)}`;
+      // back: a grant on a column v2 added has nothing to land on in legacy
+      if (opts.back && !targetColumns.has(a.column)) {
+        skipped.push({ kind: 'column grant', name: `${name} on ${rel}` });
+        continue;
+      }
       plan.push({
-        what: {
-          kind: 'column grant',
-          name: `${a.privilege} (${quoteIdent(a.column)}) to ${grantee(a.grantee)}`,
-          on: rel,
-        },
+        what: { kind: 'column grant', name, on: rel },
         sql: `GRANT ${a.privilege} (${quoteIdent(a.column)}) ON TABLE ${rel} TO ${grantee(a.grantee)}${a.grantable ? ' WITH GRANT OPTION' : ''}`,
       });
       grants++;
+    }
+    if (opts.back) {
+      // v2's RLS switches as they are now (a change during the window goes back), unless v2 defines them
+      if ((v2.kind === 'r' || v2.kind === 'p') && !s.ownRls?.includes(`${r.schema}.${r.name}`)) {
+        if (r.rls !== v2.rls)
+          plan.push({ sql: `ALTER TABLE ${rel} ${r.rls ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY` });
+        if (r.forceRls !== v2.forceRls)
+          plan.push({ sql: `ALTER TABLE ${rel} ${r.forceRls ? 'FORCE' : 'NO FORCE'} ROW LEVEL SECURITY` });
+      }
+      // the copy kept its own options and comments; publication membership followed v2
+      for (const p of r.publications ?? []) movePublication(r, p, SHADOW_SCHEMA);
+      return;
     }
     if (v2.kind === 'r' || v2.kind === 'p') {
       if (r.rls) plan.push({ sql: `ALTER TABLE ${rel} ENABLE ROW LEVEL SECURITY` });
@@ -375,7 +413,7 @@ export async function applySurface(
     if (plan.length)
       await c.query(plan.flatMap((p) => (p.afterwards ? [p.sql, p.afterwards] : [p.sql])).join(';\n'));
     await c.query('RELEASE SAVEPOINT dfc_carry_all');
-    return { relations, grants, carried };
+    return { relations, grants, carried, ...(skipped.length ? { skipped } : {}) };
   } catch {
     await c.query('ROLLBACK TO SAVEPOINT dfc_carry_all');
     await c.query('RELEASE SAVEPOINT dfc_carry_all');
@@ -421,5 +459,5 @@ export async function applySurface(
         details: { notCarried: failures },
       },
     );
-  return { relations, grants, carried };
+  return { relations, grants, carried, ...(skipped.length ? { skipped } : {}) };
 }
