@@ -4,11 +4,12 @@
  * in both — p50/p99 of single-row and 100-row batch INSERT / UPDATE / DELETE, each statement in its
  * own transaction rolled back, with capture
  *   off      no capture trigger on the table
- *   row      the row trigger of earlier versions (consolidation.capture_change, SECURITY DEFINER + SET search_path)
+ *   row      the earlier version: its row trigger (consolidation.capture_change's body, SECURITY DEFINER +
+ *            SET search_path) into a log with both indexes, as before 0030
  *   stmt     what dfc installs now (src/engine/capture.ts: statement triggers, one function per table)
  * and with --explore the levers measured on the way:
  *   stmt-noset   the same per-table function without SET search_path (no proconfig)
- *   stmt-1idx    stmt writing to a copy of the log with only its primary key (the (direction, id) index's cost)
+ *   stmt-2idx    stmt writing to a copy of the log that still has the (direction, id) index (dropped by 0030)
  *   stmt-agg     one log row per statement holding all its keys as a jsonb array
  *   stmt-generic one generic function fed by TG_ARGV (dynamic EXECUTE), with SET search_path
  * Variants are measured side by side in one run, interleaved (rounds × shuffled variants); the
