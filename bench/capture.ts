@@ -14,7 +14,8 @@
  *   stmt-generic one generic function fed by TG_ARGV (dynamic EXECUTE), with SET search_path
  * Variants are measured side by side in one run, interleaved (rounds × shuffled variants); the
  * load average is printed before and after. Goal: capture on ÷ off ≤ 1.1 at p50 and p99.
- * Usage: npx tsx bench/capture.ts [--domains 20000] [--rounds 6] [--samples 50] [--explore] [--database-url URL]
+ * --server times the executor (EXPLAIN ANALYZE Execution Time, trigger time included) instead of the client.
+ * Usage: npx tsx bench/capture.ts [--domains 20000] [--rounds 6] [--samples 50] [--explore] [--server] [--database-url URL]
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -41,9 +42,11 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '6' },
     samples: { type: 'string', default: '50' },
     explore: { type: 'boolean', default: false },
+    server: { type: 'boolean', default: false },
     'database-url': { type: 'string' },
   },
 });
+const server = values.server === true;
 const load = () =>
   execFileSync('uptime', { encoding: 'utf8' })
     .trim()
@@ -71,31 +74,40 @@ async function sample(
     text: `INSERT INTO generated_domains (id, domain_generation_campaign_id, domain_name, source_keyword, source_pattern, tld, offset_index, generated_at) VALUES ${tuples.join(', ')} RETURNING id`,
     values: [campaign, `capbench${i}x${Date.now()}`, 1_900_000_000 + i * 1000],
   };
+  // client-side wall time, or with --server the executor's own time (EXPLAIN ANALYZE, triggers
+  // included): less of the shared machine's scheduling noise, none of the round trip
+  const timed = async (q: { name: string; text: string; values: unknown[] }) => {
+    if (server) {
+      const r = await c.query({
+        ...q,
+        name: `x_${q.name}`,
+        text: `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${q.text}`,
+      });
+      return Number(
+        (r.rows[0] as { 'QUERY PLAN': { 'Execution Time': number }[] })['QUERY PLAN'][0]!['Execution Time'],
+      );
+    }
+    const t0 = performance.now();
+    await c.query(q);
+    return performance.now() - t0;
+  };
   await c.query('BEGIN');
   try {
-    if (op === 'insert') {
-      const t0 = performance.now();
-      await c.query(insert);
-      return performance.now() - t0;
-    }
+    if (op === 'insert') return await timed(insert);
     if (op === 'update') {
       const pick = Array.from({ length: rows }, (_, r) => ids[(i * rows + r) % ids.length]!);
-      const t0 = performance.now();
-      await c.query({
+      return await timed({
         name: 'cap_upd',
         text: 'UPDATE generated_domains SET source_keyword = $2 WHERE id = ANY ($1::uuid[])',
         values: [pick, `k${i}`],
       });
-      return performance.now() - t0;
     }
     const mine = (await c.query<{ id: string }>(insert)).rows.map((r) => r.id);
-    const t0 = performance.now();
-    await c.query({
+    return await timed({
       name: 'cap_del',
       text: 'DELETE FROM generated_domains WHERE id = ANY ($1::uuid[])',
       values: [mine],
     });
-    return performance.now() - t0;
   } finally {
     await c.query('ROLLBACK');
   }
@@ -144,7 +156,7 @@ async function measure(
 }
 
 function report(title: string, xs: Map<string, number[]>, variants: Variant[]) {
-  process.stdout.write(`\n== ${title}\n`);
+  process.stdout.write(`\n== ${title}${server ? ' — executor time (EXPLAIN ANALYZE)' : ' — client time'}\n`);
   const stat = (k: string) => ({ p50: pct(xs.get(k)!, 50), p99: pct(xs.get(k)!, 99), n: xs.get(k)!.length });
   for (const op of OPS)
     for (const rows of [1, 100]) {
