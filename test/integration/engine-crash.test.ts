@@ -2,7 +2,8 @@
  * Crash safety, by really doing it: `dfc consolidate` runs as a child process while traffic
  * writes, and is killed with SIGKILL at several points (between phases, mid-backfill,
  * mid-index-build, mid-constraints). Each re-run resumes; the final state passes the ledger
- * and `verify`.
+ * and `verify`. The traffic connects as production runs it: an application role that owns nothing
+ * (capture must work for it across every kill and resume).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { verify } from '../../src/engine/verify.js';
 import { verifyLedger } from '../../workload/ledger.js';
 import { seedDatabase } from '../../workload/seed.js';
 import { startTraffic } from '../../workload/traffic.js';
+import { createAppRole } from '../helpers/app-role.js';
 import { freshDatabase } from '../helpers/db.js';
 
 const TSX_LOADER = 'tsx';
@@ -131,7 +133,8 @@ describe('consolidate survives SIGKILL', () => {
     await seedDatabase(url, { domains: 3000, seed: 5 });
     const dir = await mkdtemp(path.join(tmpdir(), 'dfc-crash-'));
     const ledgerPath = path.join(dir, 'ledger.jsonl');
-    const traffic = startTraffic(url, { rate: 60, durationMs: 900_000, ledgerPath, seed: 9 });
+    const app = await createAppRole(url);
+    const traffic = startTraffic(app.url, { rate: 60, durationMs: 900_000, ledgerPath, seed: 9 });
     const killedAt: string[] = [];
     let afterIndexKill: { invalid: number; secondary: number; journaled: boolean } | undefined;
     const trail: unknown[] = [];

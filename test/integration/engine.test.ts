@@ -18,6 +18,7 @@ import { DfcError } from '../../src/errors.js';
 import { verifyLedger } from '../../workload/ledger.js';
 import { seedDatabase } from '../../workload/seed.js';
 import { startTraffic } from '../../workload/traffic.js';
+import { createAppRole } from '../helpers/app-role.js';
 import { freshDatabase } from '../helpers/db.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,7 +86,9 @@ describe('consolidate + cutover under live traffic', () => {
     const url = await seeded(2000);
     const dir = await mkdtemp(path.join(tmpdir(), 'dfc-ledger-'));
     const ledgerPath = path.join(dir, 'ledger.jsonl');
-    const traffic = startTraffic(url, { rate: 80, durationMs: 600_000, ledgerPath, seed: 6 });
+    // as an application role that owns nothing: keyset backfill and capture must work for it
+    const app = await createAppRole(url);
+    const traffic = startTraffic(app.url, { rate: 80, durationMs: 600_000, ledgerPath, seed: 6 });
     await sleep(1000);
     const positions: string[] = [];
     await consolidate(url, { batchSize: 200, backfillMode: 'pk' });
