@@ -1,8 +1,8 @@
 /**
  * Read the application surface out of the lock, prove it under the lock (cutover and rollback
  * alike). The surface (carry.ts) and the "before" privilege matrix (privileges.ts) cost ~100 ms of
- * catalog queries; under the locks only one fingerprint query runs: an md5 over every catalog row
- * those reads depend on. Equal fingerprints mean the catalog rows the surface came from are the
+ * catalog queries; under the locks only one fingerprint query runs: an md5 over the row versions
+ * (key and xmin) of every catalog row those reads depend on. Equal fingerprints mean the catalog rows the surface came from are the
  * ones under the lock, so the cached read is what a read under the lock would return. Different:
  * read again under the lock (correct, slower; reported as a warning event).
  *
@@ -13,9 +13,8 @@
  * - pg_class: name, schema, kind, owner, ACL, RLS switches, reloptions and the TOAST table's;
  * - pg_attribute: name, dropped, type, column ACL, statistics target; pg_description of them;
  * - pg_policy, pg_trigger (not dfc's own capture triggers: cutover moves them itself),
- *   pg_rewrite on them and of every view that depends on them (pg_depend), pg_depend on them
- *   (a new view, trigger or foreign key of another application), foreign keys pointing at them
- *   (pg_constraint), pg_publication_rel and pg_publication;
+ *   pg_rewrite on them and of every view that depends on them (pg_depend: a new view of another
+ *   application), foreign keys pointing at them (pg_constraint), pg_publication_rel, pg_publication;
  * - the matrix's global inputs: functions of the live schemas (owner, ACL), pg_default_acl,
  *   roles (name, superuser, inherit) and memberships.
  * Locks do the rest: GRANT, REVOKE, CREATE POLICY/TRIGGER/RULE, COMMENT, ALTER TABLE and a new
@@ -24,51 +23,62 @@
  * PRIVILEGES and role changes take no lock; a change there after the fingerprint makes the "after"
  * matrix differ from the "before" one and the transaction rolls back (nothing is lost).
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Session } from '../db/session.js';
+import { quoteLiteral } from '../sql/sql.js';
 import type { EventSink } from './events.js';
 
-const FINGERPRINT_SQL = `
+/**
+ * Row versions, not row text: every INSERT, UPDATE or DELETE of a catalog row changes the set of
+ * (key, xmin) pairs (an updated row is a new tuple with the updating transaction's xmin; freezing
+ * keeps the raw xmin; VACUUM/ANALYZE update pg_class statistics in place, xmin unchanged, and those
+ * are nothing the surface reads). Cheaper than rendering the rows (a view's rule is a large node tree).
+ */
+const fingerprintSql = (schemas: readonly string[], live: readonly string[]) => {
+  const list = (xs: readonly string[]) => `ARRAY[${xs.map(quoteLiteral).join(', ')}]::text[]`;
+  return `
 WITH rels AS (SELECT cl.oid FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
-               WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','p','v','m','S','f')),
+               WHERE n.nspname = ANY (${list(schemas)}) AND cl.relkind IN ('r','p','v','m','S','f')),
      views AS (SELECT DISTINCT d.objid AS oid FROM pg_depend d JOIN rels ON rels.oid = d.refobjid
                 WHERE d.refclassid = 'pg_class'::regclass AND d.classid = 'pg_rewrite'::regclass)
 SELECT md5(concat_ws(E'\\n',
-  (SELECT string_agg(concat_ws(',', cl.oid, cl.relname, cl.relnamespace, cl.relkind, cl.relowner, cl.relacl,
-                               cl.relrowsecurity, cl.relforcerowsecurity, cl.reloptions, t.reloptions), ';' ORDER BY cl.oid)
+  (SELECT string_agg(cl.oid || ':' || cl.xmin || ':' || coalesce(t.xmin::text, ''), ',' ORDER BY cl.oid)
      FROM rels JOIN pg_class cl ON cl.oid = rels.oid LEFT JOIN pg_class t ON t.oid = cl.reltoastrelid),
-  (SELECT string_agg(concat_ws(',', a.attrelid, a.attnum, a.attname, a.attisdropped, a.atttypid, a.atttypmod, a.attacl, a.attstattarget), ';'
-                     ORDER BY a.attrelid, a.attnum)
+  (SELECT string_agg(a.attrelid || '.' || a.attnum || ':' || a.xmin, ',' ORDER BY a.attrelid, a.attnum)
      FROM rels JOIN pg_attribute a ON a.attrelid = rels.oid WHERE a.attnum > 0),
-  (SELECT string_agg(d::text, ';' ORDER BY d.objoid, d.objsubid)
+  (SELECT string_agg(d.objoid || '.' || d.objsubid || ':' || d.xmin, ',' ORDER BY d.objoid, d.objsubid)
      FROM rels JOIN pg_description d ON d.objoid = rels.oid AND d.classoid = 'pg_class'::regclass),
-  (SELECT string_agg(p::text, ';' ORDER BY p.oid) FROM rels JOIN pg_policy p ON p.polrelid = rels.oid),
-  (SELECT string_agg(t::text, ';' ORDER BY t.oid) FROM rels JOIN pg_trigger t ON t.tgrelid = rels.oid
+  (SELECT string_agg(p.oid || ':' || p.xmin, ',' ORDER BY p.oid) FROM rels JOIN pg_policy p ON p.polrelid = rels.oid),
+  (SELECT string_agg(t.oid || ':' || t.xmin, ',' ORDER BY t.oid) FROM rels JOIN pg_trigger t ON t.tgrelid = rels.oid
      JOIN pg_proc f ON f.oid = t.tgfoid JOIN pg_namespace fn ON fn.oid = f.pronamespace
     WHERE NOT t.tgisinternal AND fn.nspname <> 'consolidation'),
-  (SELECT string_agg(r::text, ';' ORDER BY r.oid) FROM pg_rewrite r
+  (SELECT string_agg(r.oid || ':' || r.xmin || ':' || v.xmin, ',' ORDER BY r.oid) FROM pg_rewrite r JOIN pg_class v ON v.oid = r.ev_class
     WHERE r.ev_class IN (SELECT oid FROM rels) OR r.oid IN (SELECT oid FROM views)),
-  (SELECT string_agg(concat_ws(',', v.oid, v.relname, v.relnamespace, v.reloptions), ';' ORDER BY v.oid)
-     FROM pg_rewrite r JOIN pg_class v ON v.oid = r.ev_class WHERE r.oid IN (SELECT oid FROM views)),
-  (SELECT string_agg(d::text, ';' ORDER BY d::text) FROM rels JOIN pg_depend d ON d.refobjid = rels.oid
-    WHERE d.refclassid = 'pg_class'::regclass),
-  (SELECT string_agg(k::text, ';' ORDER BY k.oid) FROM rels JOIN pg_constraint k ON k.confrelid = rels.oid),
-  (SELECT string_agg(pr::text, ';' ORDER BY pr.oid) FROM rels JOIN pg_publication_rel pr ON pr.prrelid = rels.oid),
-  (SELECT string_agg(p::text, ';' ORDER BY p.oid) FROM pg_publication p),
-  (SELECT string_agg(concat_ws(',', p.oid, p.proname, p.pronamespace, p.proowner, p.proacl), ';' ORDER BY p.oid)
-     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY ($2)),
-  (SELECT string_agg(d::text, ';' ORDER BY d.oid) FROM pg_default_acl d),
+  (SELECT string_agg(k.oid || ':' || k.xmin, ',' ORDER BY k.oid) FROM rels JOIN pg_constraint k ON k.confrelid = rels.oid),
+  (SELECT string_agg(pr.oid || ':' || pr.xmin, ',' ORDER BY pr.oid) FROM rels JOIN pg_publication_rel pr ON pr.prrelid = rels.oid),
+  (SELECT string_agg(p.oid || ':' || p.xmin, ',' ORDER BY p.oid) FROM pg_publication p),
+  (SELECT string_agg(p.oid || ':' || p.xmin, ',' ORDER BY p.oid)
+     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY (${list(live)})),
+  (SELECT string_agg(d.oid || ':' || d.xmin, ',' ORDER BY d.oid) FROM pg_default_acl d),
   (SELECT string_agg(concat_ws(',', r.oid, r.rolname, r.rolsuper, r.rolinherit), ';' ORDER BY r.oid) FROM pg_roles r),
   (SELECT string_agg(m::text, ';' ORDER BY m::text) FROM pg_auth_members m)
 )) AS fp`;
+};
 
-/** One query; `schemas`: the live schemas and their counterparts; `live`: the live schemas (functions). */
+/**
+ * One query; `schemas`: the live schemas and their counterparts; `live`: the live schemas
+ * (functions). A named statement without parameters: planned once per session, so under the
+ * locks it only executes.
+ */
 export async function surfaceFingerprint(
   c: pg.ClientBase,
   schemas: readonly string[],
   live: readonly string[],
 ): Promise<string> {
-  const r = await c.query<{ fp: string }>(FINGERPRINT_SQL, [schemas, live]);
+  const text = fingerprintSql(schemas, live);
+  const name = `dfc_surface_fp_${createHash('md5').update(text).digest('hex').slice(0, 12)}`;
+  const r = await c.query<{ fp: string }>({ name, text });
   return r.rows[0]!.fp;
 }
 
