@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import { Session } from '../../src/db/session.js';
-import { captureState, installCapture } from '../../src/engine/capture.js';
+import { captureState, ensureCaptureFunctions, installCapture } from '../../src/engine/capture.js';
 import { consolidate, mappedTables } from '../../src/engine/consolidate.js';
 import { cutover } from '../../src/engine/cutover.js';
 import { finalizeCutover } from '../../src/engine/finalize.js';
@@ -137,6 +137,9 @@ describe('statement-level change capture', () => {
            FROM pg_proc p WHERE p.pronamespace = 'consolidation'::regnamespace AND p.proname LIKE 'capture\\_%\\_\\_%'`,
       );
       expect(fns.rows[0]).toEqual({ ok: true, n: 2 * mappedTables().length });
+      // current functions are left alone: under the cutover's locks this is one catalog lookup
+      expect(await ensureCaptureFunctions(c, mappedTables(), 'reverse')).toBe(0);
+      expect(await ensureCaptureFunctions(c, mappedTables(), 'forward')).toBe(0);
     });
     await withClient(app.url, async (c) => {
       // (the statements below compare no text: evil.= would catch the application's own query)
