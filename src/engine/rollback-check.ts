@@ -3,13 +3,20 @@
  * relation it moves back is where it should be, reverse capture is on every v2 table (else a write
  * since cutover could be missing from the copy), the backlog names only known tables, and v2 agrees
  * with the copy row for row (one snapshot per table; keys with a pending change are left to the drain).
+ * The row comparisons are independent statements, so with a URL they run on several sessions at
+ * once, biggest table first (the comparison is most of `rollback test`'s and `execute`'s time).
  */
 import type pg from 'pg';
+import { connect } from '../db/connection.js';
 import { V2 } from '../schema/v2/index.js';
 import { allTables } from './build.js';
 import { captureCompleteSql } from './capture.js';
 import { q, ROLLBACK_SCHEMA } from './names.js';
-import { kindWord, type RollbackPoint, relOf } from './rollback-points.js';
+import { kindWord, type PointTable, type RollbackPoint, relOf } from './rollback-points.js';
+import { runJobs } from './verify-parallel.js';
+
+/** Sessions comparing rows at once (this machine class: 2 cores; the server does the work). */
+export const ROLLBACK_CHECK_SESSIONS = 2;
 
 export interface RollbackCheck {
   check: string;
@@ -23,7 +30,7 @@ const exists = async (c: pg.ClientBase, rel: string) =>
 export async function checkPoint(
   c: pg.ClientBase,
   point: RollbackPoint,
-  opts: { checksums?: boolean } = {},
+  opts: { checksums?: boolean; url?: string; sessions?: number } = {},
 ): Promise<RollbackCheck[]> {
   const checks: RollbackCheck[] = [];
   checks.push({
@@ -102,16 +109,49 @@ export async function checkPoint(
     details: { v2Tables },
   });
   if (opts.checksums !== false && checks.every((x) => x.passed))
-    for (const t of point.tables) {
-      const r = await c.query<{ legacy_rows: string; v2_rows: string; same: boolean; pending: string }>(
-        t.compare_sql,
-      );
-      const row = r.rows[0]!;
-      checks.push({
-        check: `${t.v2}: rows and checksum of the carried columns equal the rollback copy`,
-        passed: row.same,
-        details: { v2: Number(row.v2_rows), copy: Number(row.legacy_rows), pending: Number(row.pending) },
-      });
-    }
+    checks.push(...(await compareRows(c, point.tables, opts.url, opts.sessions ?? ROLLBACK_CHECK_SESSIONS)));
   return checks;
+}
+
+/** Each table's stored comparison (one statement, one snapshot), on `sessions` sessions, results in the point's order. */
+async function compareRows(
+  c: pg.ClientBase,
+  tables: PointTable[],
+  url: string | undefined,
+  sessions: number,
+): Promise<RollbackCheck[]> {
+  const size = await c.query<{ v2: string; pages: number }>(
+    `SELECT x.v2, coalesce((SELECT relpages FROM pg_class WHERE oid = to_regclass(x.v2)), 0)::int AS pages
+       FROM jsonb_to_recordset($1::jsonb) AS x(v2 text)`,
+    [JSON.stringify(tables.map((t) => ({ v2: t.v2 })))],
+  );
+  const pages = new Map(size.rows.map((r) => [r.v2, r.pages]));
+  const extra: pg.Client[] = [];
+  try {
+    if (url)
+      for (let i = 1; i < Math.min(sessions, tables.length); i++)
+        extra.push(await connect(url, 'dfc-rollback-check'));
+    const done = await runJobs(
+      [c, ...extra],
+      tables.map((t) => ({
+        name: t.v2,
+        cost: pages.get(t.v2) ?? 0,
+        run: async (s: pg.ClientBase): Promise<RollbackCheck> => {
+          const r = await s.query<{ legacy_rows: string; v2_rows: string; same: boolean; pending: string }>(
+            t.compare_sql,
+          );
+          const row = r.rows[0]!;
+          return {
+            check: `${t.v2}: rows and checksum of the carried columns equal the rollback copy`,
+            passed: row.same,
+            details: { v2: Number(row.v2_rows), copy: Number(row.legacy_rows), pending: Number(row.pending) },
+          };
+        },
+      })),
+    );
+    const byName = new Map(done.map((d) => [d.name, d.value]));
+    return tables.map((t) => byName.get(t.v2)!);
+  } finally {
+    await Promise.all(extra.map((x) => x.end().catch(() => {})));
+  }
 }

@@ -112,7 +112,7 @@ export async function testRollback(url: string, pointId: string, opts: { v2?: V2
     let drained = 0;
     const structural = await checkPoint(c, point, { checksums: false });
     if (structural.every((x) => x.passed)) drained = await drain(c, tables, 'reverse');
-    const checks = structural.every((x) => x.passed) ? await checkPoint(c, point) : structural;
+    const checks = structural.every((x) => x.passed) ? await checkPoint(c, point, { url }) : structural;
     return {
       point: point.id,
       valid: checks.every((x) => x.passed),
@@ -170,7 +170,7 @@ export async function executeRollback(
     const tables = pointMappedTables(point, mappedTables(v2));
     const drainedBeforeLock = await drain(c, tables, 'reverse');
     if (!opts.skipChecksums) {
-      const rows = await checkPoint(c, point);
+      const rows = await checkPoint(c, point, { url });
       if (rows.some((x) => !x.passed))
         throw refuse(
           point.id,
