@@ -77,6 +77,49 @@ const KIND_WORD: Record<string, string> = {
   f: 'FOREIGN TABLE',
 };
 
+/** A relation's ACL and column ACLs (owner's own entries left out), as the surface holds them; `cl` is its pg_class row. */
+const ACLS_OF_CL = `(SELECT jsonb_agg(jsonb_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+                        'privilege', a.privilege_type, 'grantable', a.is_grantable))
+                 FROM aclexplode(cl.relacl) a WHERE a.grantee <> cl.relowner) AS acl,
+              (SELECT jsonb_agg(jsonb_build_object('column', at.attname, 'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+                        'privilege', a.privilege_type, 'grantable', a.is_grantable))
+                 FROM pg_attribute at, aclexplode(at.attacl) a
+                WHERE at.attrelid = cl.oid AND at.attnum > 0 AND NOT at.attisdropped AND at.attacl IS NOT NULL) AS "columnAcls"`;
+
+/** Order-free form of an ACL list, for comparing two reads. */
+const aclKey = (items: object[] | null) =>
+  JSON.stringify((items ?? []).map((i) => JSON.stringify(i, Object.keys(i).sort())).sort());
+
+/**
+ * PostgreSQL before 18 lets GRANT and REVOKE through a relation's ACCESS EXCLUSIVE lock (they
+ * update pg_class / pg_attribute without locking the relation; 18 waits for the lock). One
+ * committed after the surface was proved under the locks would be missing on the other side,
+ * and the privilege matrices would not see it (both taken from that surface). So, at the end of
+ * the locked transaction: the source relations' ACLs, by oid, must still be what the surface
+ * read. Otherwise a serialization failure (40001): the whole transaction is retried and the next
+ * attempt reads the surface again. Returns the relations checked.
+ */
+export async function assertAclsUnchanged(c: pg.ClientBase, s: Surface): Promise<number> {
+  if (s.rels.length === 0) return 0;
+  const now = await c.query<Pick<RelSurface, 'oid' | 'acl' | 'columnAcls'>>(
+    `SELECT cl.oid::int AS oid, ${ACLS_OF_CL} FROM pg_catalog.pg_class cl WHERE cl.oid = ANY ($1::oid[])`,
+    [s.rels.map((r) => r.oid)],
+  );
+  const byOid = new Map(now.rows.map((r) => [r.oid, r]));
+  const changed = s.rels.filter((r) => {
+    const n = byOid.get(r.oid);
+    return !n || aclKey(n.acl) !== aclKey(r.acl) || aclKey(n.columnAcls) !== aclKey(r.columnAcls);
+  });
+  if (changed.length)
+    throw Object.assign(
+      new Error(
+        `a GRANT or REVOKE on ${changed.map((r) => `${r.schema}.${r.name}`).join(', ')} committed while the locks were held (PostgreSQL before 18 does not wait for them); the transaction is retried with the surface read again`,
+      ),
+      { code: '40001' },
+    );
+  return s.rels.length;
+}
+
 /**
  * Read the surface of every relation in public/auth that v2 replaces (its name exists in a
  * shadow schema), and every foreign object attached to the legacy tables. Before the moves.
@@ -117,13 +160,7 @@ export async function readSurface(
       : `'rowFilter', NULL, 'columns', NULL`;
     const rels = await c.query<RelSurface>(
       `SELECT cl.oid::int AS oid, n.nspname AS schema, cl.relname AS name, cl.relkind AS kind, pg_get_userbyid(cl.relowner) AS owner,
-              (SELECT jsonb_agg(jsonb_build_object('grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
-                        'privilege', a.privilege_type, 'grantable', a.is_grantable))
-                 FROM aclexplode(cl.relacl) a WHERE a.grantee <> cl.relowner) AS acl,
-              (SELECT jsonb_agg(jsonb_build_object('column', at.attname, 'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
-                        'privilege', a.privilege_type, 'grantable', a.is_grantable))
-                 FROM pg_attribute at, aclexplode(at.attacl) a
-                WHERE at.attrelid = cl.oid AND at.attnum > 0 AND NOT at.attisdropped AND at.attacl IS NOT NULL) AS "columnAcls",
+              ${ACLS_OF_CL},
               cl.relrowsecurity AS rls, cl.relforcerowsecurity AS "forceRls", cl.reloptions,
               (SELECT t.reloptions FROM pg_class t WHERE t.oid = cl.reltoastrelid) AS "toastOptions",
               obj_description(cl.oid, 'pg_class') AS comment,

@@ -1,10 +1,11 @@
 /**
  * cutover:carry — the surface read under the locks replayed on v2 (each statement in a savepoint;
  * what fails is one CONSOLIDATION_01), then every role's effective-privilege matrix must equal
- * the one taken before the moves, or the transaction rolls back.
+ * the one taken before the moves, or the transaction rolls back; and the legacy ACLs must still be
+ * the ones the surface read (carry.ts assertAclsUnchanged), or the transaction is retried.
  */
 import type { Step } from '../../core/step.js';
-import { applySurface } from '../carry.js';
+import { applySurface, assertAclsUnchanged } from '../carry.js';
 import { assertSamePrivileges, privilegeMatrix } from '../privileges.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
 
@@ -25,7 +26,9 @@ export function cutoverCarryStep(): Step<CutoverContext> {
         a.privilegesBefore!,
         await privilegeMatrix(c, undefined, undefined, a.privilegesBefore!.roles),
       );
-      return { carried: Object.keys(a.carried).length };
+      // last: a GRANT that slipped through the locks (PostgreSQL < 18) means read again and retry
+      const aclsChecked = await assertAclsUnchanged(c, a.surface!);
+      return { carried: Object.keys(a.carried).length, aclsChecked };
     },
   };
 }

@@ -7,7 +7,7 @@
  * back is one CONSOLIDATION_01 and the transaction rolls back).
  */
 import type { Step, StepDetails } from '../../core/step.js';
-import type { Surface } from '../carry.js';
+import { assertAclsUnchanged, type Surface } from '../carry.js';
 import { applyCarryBack, readCarryBack } from '../carry-back.js';
 import { DF_SCHEMAS, ROLLBACK_SCHEMA } from '../names.js';
 import type { MovedRel } from '../rollback-points.js';
@@ -68,7 +68,9 @@ export function rollbackCarryBackSteps(movedIn: MovedRel[]): RollbackCarryBack {
       }),
       async run(ctx) {
         const r = await applyCarryBack(ctx.session.client, surface!);
-        return { carried: r.carried.length };
+        // a GRANT on v2 that slipped through the locks (PostgreSQL < 18): read again and retry
+        const aclsChecked = await assertAclsUnchanged(ctx.session.client, surface!);
+        return { carried: r.carried.length, aclsChecked };
       },
     },
   };
