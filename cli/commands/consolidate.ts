@@ -231,7 +231,9 @@ export function registerConsolidate(program: Command): void {
           opts,
           { event: 'cutover.done', ...result },
           [
-            `cutover committed after ${result.attempts} attempt(s); locks held ${result.lockHeldMs} ms; ${result.drainedUnderLock} changes applied under the lock; ${result.validation.length} checks passed`,
+            result.resumed
+              ? `cutover had committed (run ${result.runId}, rollback point ${result.rollbackPoint}); its after-commit steps were left unfinished and are done now`
+              : `cutover committed after ${result.attempts} attempt(s); locks held ${result.lockHeldMs} ms; ${result.drainedUnderLock} changes applied under the lock; ${result.validation.length} checks passed`,
             ...cutoverLines(result),
           ].join('\n'),
         );

@@ -30,13 +30,18 @@ import {
   planCutover,
 } from './cutover-plan.js';
 import type { EventSink } from './events.js';
-import type { QuarantineReport } from './late-rows.js';
+import { type QuarantineReport, quarantineReport } from './late-rows.js';
 import type { MappedTable } from './mapping.js';
 import { legacyLiveOf, type Rel, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { columnTypeChanges, type SessionReset, type TypeChange } from './sessions.js';
-import { activeRun, type RunRow } from './state.js';
+import { activeRun, latestRun, type RunRow } from './state.js';
 import { type BlockerReport, BlockerWatch } from './steps/cutover-blockers.js';
-import { type CutoverContext, freshAttempt, type ValidationCheck } from './steps/cutover-context.js';
+import {
+  AFTER_CUTOVER_PHASE,
+  type CutoverContext,
+  freshAttempt,
+  type ValidationCheck,
+} from './steps/cutover-context.js';
 
 export type { BlockerReport } from './steps/cutover-blockers.js';
 export type { ValidationCheck } from './steps/cutover-context.js';
@@ -80,6 +85,12 @@ export interface CutoverResult {
   sessions: SessionReset | null;
   /** sessions that blocked the locks, cancelled or skipped (--cancel-blockers-after) */
   blockers: BlockerReport[];
+  /**
+   * true: the locked transaction had committed in an earlier run that stopped before its
+   * after-commit steps; only those ran now (attempts 0; carried and validation are the earlier
+   * run's, see monitoring.migration_operations)
+   */
+  resumed?: boolean;
 }
 
 export interface CutoverPlanReport {
@@ -198,12 +209,23 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
   try {
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
     ({ run, ctx, plan } = await prepare(session, opts, emit));
-    if (run?.state !== 'ready_for_cutover')
+    if (!run) {
+      const finished = await finishCommitted(ctx, plan);
+      if (finished) return finished;
+    }
+    if (run?.state !== 'ready_for_cutover') {
+      const latest = run ?? (await latestRun(c));
       throw new DfcError(
         'CONSOLIDATION_01',
-        `no consolidation is ready for cutover (state: ${run?.state ?? 'none'})`,
-        { fix: 'run `dfc consolidate` until it reports ready_for_cutover' },
+        `no consolidation is ready for cutover (state: ${run?.state ?? (latest ? `${latest.state}, run ${latest.run_id}` : 'none')})`,
+        {
+          fix:
+            latest?.state === 'cut_over'
+              ? 'the database is already cut over: `dfc status` shows it; `dfc rollback list` for the way back'
+              : 'run `dfc consolidate` until it reports ready_for_cutover',
+        },
       );
+    }
     if (opts.cancelBlockersAfterMs !== undefined) {
       const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       ctx.blockers = await BlockerWatch.start(
@@ -262,6 +284,59 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
     await session.close();
   }
+}
+
+/**
+ * A cutover whose locked transaction committed but whose process stopped before the after-commit
+ * steps (materialized views refreshed, --reset-app-sessions) were journaled: run just those, in
+ * the committed instance's journal (`cutover.<n>`, n = the rollback points the run recorded).
+ * Undefined when the latest run is not cut over or has nothing left to finish.
+ */
+async function finishCommitted(
+  ctx: CutoverContext,
+  plan: Prepared['plan'],
+): Promise<CutoverResult | undefined> {
+  const c = ctx.session.client;
+  const run = await latestRun(c);
+  if (run?.state !== 'cut_over') return undefined;
+  const points = await c.query<{ n: number; id: string | null; ms: number | null }>(
+    `SELECT count(*)::int AS n, (array_agg(p.rollback_point_id ORDER BY p.created_at DESC, p.rollback_point_id DESC))[1] AS id,
+            (SELECT cutover_ms::float8 FROM consolidation.engine_runs WHERE run_id = $1) AS ms
+       FROM consolidation.rollback_points p WHERE p.run_id = $1`,
+    [run.run_id],
+  );
+  const { n, id, ms } = points.rows[0]!;
+  const instance = `cutover.${n}`;
+  const after = plan.phases.find((p) => p.id === AFTER_CUTOVER_PHASE)?.steps ?? [];
+  if (n === 0 || after.every((st) => run.steps_done.includes(`${instance}/${st.id}`))) return undefined;
+  ctx.runId = run.run_id;
+  ctx.emit({
+    type: 'warning',
+    message: `cutover ${instance} of run ${run.run_id} had committed but stopped before its after-commit steps; finishing them now`,
+  });
+  await runPlan(plan, ctx, instanceJournal<CutoverContext>(instance));
+  await recordOperation(c, {
+    runId: run.run_id,
+    phase: 'phase4_cutover',
+    type: 'atomic_cutover',
+    target: 'schema',
+    status: 'completed',
+    details: { resumed: true, instance },
+  });
+  return {
+    runId: run.run_id,
+    attempts: 0,
+    lockHeldMs: ms ?? 0,
+    drainedUnderLock: 0,
+    validation: [],
+    rollbackPoint: id ?? '',
+    carried: { relations: 0, grants: 0, carried: [] },
+    quarantine: await quarantineReport(c, run.run_id, ctx.present, 'after_cutover'),
+    typeChanges: [],
+    sessions: ctx.sessions,
+    blockers: [],
+    resumed: true,
+  };
 }
 
 async function legacyTablesPresent(c: pg.ClientBase, all: MappedTable[]): Promise<MappedTable[]> {
