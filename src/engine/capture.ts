@@ -82,23 +82,31 @@ REVOKE EXECUTE ON FUNCTION ${fn(t, d)}() FROM PUBLIC`;
 }
 
 /**
- * The four CREATE TRIGGERs, each ENABLE ALWAYS, after dropping whatever capture triggers the
- * table has (an earlier version's row trigger included): in one transaction there is no moment
- * without capture. DDL takes no parameters; names come from the shipped definition.
+ * The four CREATE TRIGGERs and one ALTER TABLE making them ENABLE ALWAYS, after dropping whatever
+ * capture triggers the table has (an earlier version's row trigger included): in one transaction
+ * there is no moment without capture. `fresh`: the table cannot have any (the cutover's v2
+ * tables, just moved in) — the drops are skipped, as this runs under the cutover's locks. DDL
+ * takes no parameters; names come from the shipped definition.
  */
-export function createCaptureTriggerSql(t: MappedTable, on: Rel, d: Direction): string {
-  const [ins, upd, del, trunc] = captureTriggerNames(d).map(quoteIdent) as [string, string, string, string];
+export function createCaptureTriggerSql(
+  t: MappedTable,
+  on: Rel,
+  d: Direction,
+  opts: { fresh?: boolean } = {},
+): string {
+  const names = captureTriggerNames(d).map(quoteIdent);
+  const [ins, upd, del, trunc] = names as [string, string, string, string];
   const table = q(on);
   const call = `EXECUTE FUNCTION ${fn(t, d)}()`;
   // ENABLE ALWAYS: a writer running with session_replication_role = replica (a logical
   // replication apply worker, a bulk loader) must be captured too
   return [
-    dropCaptureSql(on, d),
+    ...(opts.fresh ? [] : [dropCaptureSql(on, d)]),
     `CREATE TRIGGER ${ins} AFTER INSERT ON ${table} REFERENCING NEW TABLE AS dfc_new FOR EACH STATEMENT ${call}`,
     `CREATE TRIGGER ${upd} AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS dfc_old NEW TABLE AS dfc_new FOR EACH STATEMENT ${call}`,
     `CREATE TRIGGER ${del} AFTER DELETE ON ${table} REFERENCING OLD TABLE AS dfc_old FOR EACH STATEMENT ${call}`,
     `CREATE TRIGGER ${trunc} BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT ${call}`,
-    ...[ins, upd, del, trunc].map((n) => `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER ${n}`),
+    `ALTER TABLE ${table} ${names.map((n) => `ENABLE ALWAYS TRIGGER ${n}`).join(', ')}`,
   ].join(';\n');
 }
 

@@ -43,11 +43,12 @@ describe('engine step SQL', () => {
       `CREATE TRIGGER "dfc_capture_forward_update" AFTER UPDATE ON "public"."campaigns" REFERENCING OLD TABLE AS dfc_old NEW TABLE AS dfc_new FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
       `CREATE TRIGGER "dfc_capture_forward_delete" AFTER DELETE ON "public"."campaigns" REFERENCING OLD TABLE AS dfc_old FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
       `CREATE TRIGGER "dfc_capture_forward_truncate" BEFORE TRUNCATE ON "public"."campaigns" FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
-      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward"',
-      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward_update"',
-      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward_delete"',
-      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward_truncate"',
+      'ALTER TABLE "public"."campaigns" ENABLE ALWAYS TRIGGER "dfc_capture_forward", ENABLE ALWAYS TRIGGER "dfc_capture_forward_update", ENABLE ALWAYS TRIGGER "dfc_capture_forward_delete", ENABLE ALWAYS TRIGGER "dfc_capture_forward_truncate"',
     ]);
+    // at cutover the v2 tables have no capture yet: no drops under the locks
+    expect(
+      createCaptureTriggerSql(t, { schema: 'public', name: 'campaigns' }, 'reverse', { fresh: true }),
+    ).not.toContain('DROP TRIGGER');
     const body = captureFunctionSql(t, 'forward');
     expect(body).toContain(
       `CREATE OR REPLACE FUNCTION ${fn.slice(0, -2)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp`,

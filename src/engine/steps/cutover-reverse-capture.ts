@@ -17,10 +17,13 @@ export function cutoverReverseCaptureStep(): Step<CutoverContext> {
       const c = ctx.session.client;
       // the functions are normally current already (capture:install creates both directions'): one lookup
       await ensureCaptureFunctions(c, ctx.present, 'reverse');
-      // one round trip for all of them (DDL without parameters)
+      // one round trip for all of them (DDL without parameters); the v2 tables were shadows a moment
+      // ago and carry no capture trigger, so no drops first
       if (ctx.present.length)
         await c.query(
-          ctx.present.map((t) => createCaptureTriggerSql(t, liveOf(t.def), 'reverse')).join(';\n'),
+          ctx.present
+            .map((t) => createCaptureTriggerSql(t, liveOf(t.def), 'reverse', { fresh: true }))
+            .join(';\n'),
         );
       await c.query(
         `DO $$ BEGIN
