@@ -240,14 +240,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
     try {
       result = await runPlan(plan, ctx, instanceJournal<CutoverContext>(await cutoverInstance(ctx)));
     } catch (e) {
-      await recordOperation(c, {
-        runId: run.run_id,
-        phase: 'phase4_cutover',
-        type: 'atomic_cutover',
-        target: 'schema',
-        status: 'failed',
-        details: { error: String(e) },
-      }).catch(() => {});
+      await recordCutover(c, run.run_id, 'failed', { error: String(e) }).catch(() => {});
       throw e;
     }
     const locked = result.locked[0]!;
@@ -257,15 +250,13 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
       run.run_id,
       lockHeldMs,
     ]);
-    await recordOperation(c, {
-      runId: run.run_id,
-      phase: 'phase4_cutover',
-      type: 'atomic_cutover',
-      target: 'schema',
-      status: 'completed',
-      durationSeconds: lockHeldMs / 1000,
-      details: { attempts: locked.attempts, drained: a.drained },
-    });
+    await recordCutover(
+      c,
+      run.run_id,
+      'completed',
+      { attempts: locked.attempts, drained: a.drained },
+      lockHeldMs,
+    );
     return {
       runId: run.run_id,
       attempts: locked.attempts,
@@ -284,6 +275,25 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
     await session.close();
   }
+}
+
+/** The cutover's row in monitoring.migration_operations (`lockHeldMs`: the duration, when known). */
+function recordCutover(
+  c: pg.ClientBase,
+  runId: string,
+  status: 'completed' | 'failed',
+  details: Record<string, unknown>,
+  lockHeldMs?: number,
+) {
+  return recordOperation(c, {
+    runId,
+    phase: 'phase4_cutover',
+    type: 'atomic_cutover',
+    target: 'schema',
+    status,
+    ...(lockHeldMs === undefined ? {} : { durationSeconds: lockHeldMs / 1000 }),
+    details,
+  });
 }
 
 /**
@@ -315,14 +325,7 @@ async function finishCommitted(
     message: `cutover ${instance} of run ${run.run_id} had committed but stopped before its after-commit steps; finishing them now`,
   });
   await runPlan(plan, ctx, instanceJournal<CutoverContext>(instance));
-  await recordOperation(c, {
-    runId: run.run_id,
-    phase: 'phase4_cutover',
-    type: 'atomic_cutover',
-    target: 'schema',
-    status: 'completed',
-    details: { resumed: true, instance },
-  });
+  await recordCutover(c, run.run_id, 'completed', { resumed: true, instance });
   return {
     runId: run.run_id,
     attempts: 0,
