@@ -97,43 +97,36 @@ export async function backfillBatch(
         : `SELECT s.* FROM ${q(source)} s WHERE $1::jsonb IS NULL ORDER BY ${pkList(t, 's')} LIMIT $2`;
       params = [position.lastKey === null ? null : JSON.stringify(position.lastKey), opts.batchSize];
     }
+    const columnList = cols.map((x) => quoteIdent(x.column)).join(', ');
+    let copied: { scanned: number; inserted: number; lastKey: unknown };
     if (position.mode === 'ctid' && !opts.applyIssues) {
       // nothing to filter or quarantine: one plain INSERT … SELECT over the block range, the
       // one-shot copy's own statement (no CTE to materialize, no RETURNING to count); a row the
       // applier already wrote wins, as below
       const ins = await c.query(
-        `INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
+        `INSERT INTO ${q(target)} (${columnList})
          SELECT ${cols.map((x) => t.def.mapping[x.column]!.forward).join(', ')} FROM (${batch}) s
          ON CONFLICT DO NOTHING`,
         params,
       );
-      const inserted = ins.rowCount ?? 0;
-      const nextBlock = Math.min(position.nextBlock + blocks, position.endBlock);
-      const next: BackfillPosition = { ...position, nextBlock };
-      const done = nextBlock >= position.endBlock;
-      await c.query(
-        `UPDATE consolidation.engine_tables SET rows_copied = rows_copied + $3, last_key = $4::jsonb,
-                backfill_done = $5, updated_at = now() WHERE run_id = $1 AND table_name = $2`,
-        [runId, t.captureName.forward, inserted, JSON.stringify(next), done],
+      copied = { scanned: ins.rowCount ?? 0, inserted: ins.rowCount ?? 0, lastKey: null };
+    } else {
+      const filter = opts.applyIssues ? `WHERE NOT (${t.excludePredicate})` : '';
+      const exprs = opts.applyIssues
+        ? cols.map((x) => x.expr)
+        : cols.map((x) => t.def.mapping[x.column]!.forward);
+      const r = await c.query<{ scanned: string; inserted: string; last_key: unknown }>(
+        `WITH batch AS (${batch}),
+         ins AS (INSERT INTO ${q(target)} (${columnList})
+                 SELECT ${exprs.join(', ')} FROM batch s ${filter}
+                 ON CONFLICT DO NOTHING RETURNING 1)${opts.applyIssues && t.issues.length ? `, quarantined AS (${quarantineInsertSql(t, runId, 'batch s')})` : ''}
+         SELECT (SELECT count(*) FROM batch) AS scanned, (SELECT count(*) FROM ins) AS inserted,
+                ${position.mode === 'pk' ? `(SELECT ${pkObject(t, 's')} FROM batch s ORDER BY ${pkDescending(t, 's')} LIMIT 1)` : 'NULL::jsonb'} AS last_key`,
+        params,
       );
-      await c.query('COMMIT');
-      return { scanned: inserted, inserted, position: next, done };
+      const row = r.rows[0]!;
+      copied = { scanned: Number(row.scanned), inserted: Number(row.inserted), lastKey: row.last_key };
     }
-    const filter = opts.applyIssues ? `WHERE NOT (${t.excludePredicate})` : '';
-    const exprs = opts.applyIssues
-      ? cols.map((x) => x.expr)
-      : cols.map((x) => t.def.mapping[x.column]!.forward);
-    const r = await c.query<{ scanned: string; inserted: string; last_key: unknown }>(
-      `WITH batch AS (${batch}),
-       ins AS (INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
-               SELECT ${exprs.join(', ')} FROM batch s ${filter}
-               ON CONFLICT DO NOTHING RETURNING 1)${opts.applyIssues && t.issues.length ? `, quarantined AS (${quarantineInsertSql(t, runId, 'batch s')})` : ''}
-       SELECT (SELECT count(*) FROM batch) AS scanned, (SELECT count(*) FROM ins) AS inserted,
-              ${position.mode === 'pk' ? `(SELECT ${pkObject(t, 's')} FROM batch s ORDER BY ${pkDescending(t, 's')} LIMIT 1)` : 'NULL::jsonb'} AS last_key`,
-      params,
-    );
-    const row = r.rows[0]!;
-    const scanned = Number(row.scanned);
     let next: BackfillPosition;
     let done: boolean;
     if (position.mode === 'ctid') {
@@ -141,16 +134,16 @@ export async function backfillBatch(
       next = { ...position, nextBlock };
       done = nextBlock >= position.endBlock;
     } else {
-      next = { mode: 'pk', lastKey: row.last_key ?? position.lastKey };
-      done = scanned < opts.batchSize;
+      next = { mode: 'pk', lastKey: copied.lastKey ?? position.lastKey };
+      done = copied.scanned < opts.batchSize;
     }
     await c.query(
       `UPDATE consolidation.engine_tables SET rows_copied = rows_copied + $3, last_key = $4::jsonb,
               backfill_done = $5, updated_at = now() WHERE run_id = $1 AND table_name = $2`,
-      [runId, t.captureName.forward, Number(row.inserted), JSON.stringify(next), done],
+      [runId, t.captureName.forward, copied.inserted, JSON.stringify(next), done],
     );
     await c.query('COMMIT');
-    return { scanned, inserted: Number(row.inserted), position: next, done };
+    return { scanned: copied.scanned, inserted: copied.inserted, position: next, done };
   } catch (e) {
     await c.query('ROLLBACK').catch(() => {});
     throw e;

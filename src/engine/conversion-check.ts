@@ -10,17 +10,13 @@
  * run (the check was started by a process that died) simply counts again.
  */
 import type pg from 'pg';
-import { connect } from '../db/connection.js';
+import { SideSession } from '../db/side-session.js';
 import { DfcError } from '../errors.js';
 import type { MappedTable } from './mapping.js';
 import { countConversionIssues, type IssueCount } from './support.js';
 
 export class ConversionCheck {
-  private running?: Promise<IssueCount[]>;
-  private pid?: number;
-  private settled = false;
-  /** how long the count itself took (s), once it finished */
-  seconds: number | null = null;
+  private side?: SideSession<IssueCount[]>;
 
   constructor(
     private readonly url: string,
@@ -29,42 +25,29 @@ export class ConversionCheck {
 
   /** Start counting in a session of its own (idempotent). */
   start(): void {
-    if (this.running) return;
-    this.running = this.scan().finally(() => {
-      this.settled = true;
-    });
-    this.running.catch(() => {}); // observed by result(); never an unhandled rejection
+    this.side ??= new SideSession(this.url, 'dfc-consolidate-check', async (c) =>
+      (await countConversionIssues(c, this.tables)).filter((i) => i.count > 0),
+    );
   }
 
   get started(): boolean {
-    return this.running !== undefined;
+    return this.side !== undefined;
+  }
+
+  /** how long the count itself took (s), once it finished */
+  get seconds(): number | null {
+    return this.side?.seconds ?? null;
   }
 
   /** The issues found (count > 0 only); starts the count if nothing started it. */
   result(): Promise<IssueCount[]> {
     this.start();
-    return this.running!;
+    return this.side!.result();
   }
 
   /** Cancel a count still running (the run failed for another reason) and wait for it to end. */
   async stop(c: pg.ClientBase): Promise<void> {
-    if (!this.running || this.settled) return;
-    if (this.pid) await c.query('SELECT pg_cancel_backend($1)', [this.pid]).catch(() => {});
-    await this.running.catch(() => {});
-  }
-
-  private async scan(): Promise<IssueCount[]> {
-    const t0 = Date.now();
-    const c = await connect(this.url, 'dfc-consolidate-check');
-    try {
-      const r = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      this.pid = r.rows[0]?.pid;
-      const bad = (await countConversionIssues(c, this.tables)).filter((i) => i.count > 0);
-      this.seconds = (Date.now() - t0) / 1000;
-      return bad;
-    } finally {
-      await c.end().catch(() => {});
-    }
+    await this.side?.stop(c);
   }
 }
 

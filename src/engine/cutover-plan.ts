@@ -6,7 +6,6 @@
  * with jittered backoff, and raises CONSOLIDATION_03 when the attempts run out — the one place
  * for that discipline, for cutover and rollback alike.
  */
-import type { Journal } from '../core/runner.js';
 import type { LockedGroup, Plan, RunContext } from '../core/step.js';
 import { type SessionPolicy, sessionPolicy } from '../db/session.js';
 import type { V2Definition } from '../schema/v2/model.js';
@@ -184,47 +183,6 @@ export function planRollback(
       },
       { id: 'rollback_after', title: 'after the commit, out of the lock', steps: [rollbackRefreshStep()] },
     ],
-  };
-}
-
-/**
- * The journal of one instance of a plan on a run: step ids are recorded as `<instance>/<step>` in
- * the run's steps_done (with a monitoring.migration_operations row), and only this instance's
- * entries count as done. A cutover rolled back and cut over again is a new instance, so it runs
- * every step again; a crashed instance resumes its own.
- */
-export function instanceJournal<C extends RunContext>(instance: string): Journal<C> {
-  const prefix = `${instance}/`;
-  return {
-    async done(ctx) {
-      const r = await ctx.session.client.query<{ steps_done: string[] }>(
-        'SELECT steps_done FROM consolidation.engine_runs WHERE run_id = $1',
-        [ctx.runId],
-      );
-      const all = r.rows[0]?.steps_done ?? [];
-      return new Set(all.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length)));
-    },
-    async record(ctx, step, seconds, details) {
-      // one round trip (it runs after every step, inside the locked transaction too): the step
-      // into steps_done and its monitoring.migration_operations row (as recordOperation writes it)
-      await ctx.session.client.query(
-        `WITH done AS (
-           UPDATE consolidation.engine_runs SET steps_done = array_append(steps_done, $2), updated_at = now()
-            WHERE run_id = $1 AND NOT ($2 = ANY (steps_done)))
-         INSERT INTO monitoring.migration_operations
-           (run_id, migration_phase, operation_type, operation_target, operation_status, duration_seconds, details)
-         VALUES ($1, $3, $4, $5, 'completed', $6, $7)`,
-        [
-          ctx.runId,
-          prefix + step.id,
-          step.phase,
-          step.id.split(':')[0]!,
-          step.id.split(':')[1] ?? 'schema',
-          seconds,
-          JSON.stringify({ instance, ...(details ?? {}) }),
-        ],
-      );
-    },
   };
 }
 

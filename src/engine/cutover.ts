@@ -22,14 +22,9 @@ import type { V2Definition } from '../schema/v2/model.js';
 import { allTables } from './build.js';
 import type { CarryResult } from './carry.js';
 import { mappedTables } from './consolidate.js';
-import {
-  cutoverInstance,
-  instanceJournal,
-  LOCKED_DEFAULTS,
-  lockedPolicy,
-  planCutover,
-} from './cutover-plan.js';
+import { cutoverInstance, LOCKED_DEFAULTS, lockedPolicy, planCutover } from './cutover-plan.js';
 import type { EventSink } from './events.js';
+import { runJournal } from './journal.js';
 import { type QuarantineReport, quarantineReport } from './late-rows.js';
 import type { MappedTable } from './mapping.js';
 import { legacyLiveOf, type Rel, SHADOW_SCHEMA, shadowOf } from './names.js';
@@ -87,8 +82,9 @@ export interface CutoverResult {
   blockers: BlockerReport[];
   /**
    * true: the locked transaction had committed in an earlier run that stopped before its
-   * after-commit steps; only those ran now (attempts 0; carried and validation are the earlier
-   * run's, see monitoring.migration_operations)
+   * after-commit steps; only those ran now (attempts 0; lockHeldMs is the sum of the committed
+   * attempt's locked steps as journaled; carried and validation are in that run's
+   * monitoring.migration_operations rows)
    */
   resumed?: boolean;
 }
@@ -238,7 +234,7 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
     }
     let result: Awaited<ReturnType<typeof runPlan>>;
     try {
-      result = await runPlan(plan, ctx, instanceJournal<CutoverContext>(await cutoverInstance(ctx)));
+      result = await runPlan(plan, ctx, runJournal<CutoverContext>(await cutoverInstance(ctx)));
     } catch (e) {
       await recordCutover(c, run.run_id, 'failed', { error: String(e) }).catch(() => {});
       throw e;
@@ -309,13 +305,12 @@ async function finishCommitted(
   const c = ctx.session.client;
   const run = await latestRun(c);
   if (run?.state !== 'cut_over') return undefined;
-  const points = await c.query<{ n: number; id: string | null; ms: number | null }>(
-    `SELECT count(*)::int AS n, (array_agg(p.rollback_point_id ORDER BY p.created_at DESC, p.rollback_point_id DESC))[1] AS id,
-            (SELECT cutover_ms::float8 FROM consolidation.engine_runs WHERE run_id = $1) AS ms
+  const points = await c.query<{ n: number; id: string | null }>(
+    `SELECT count(*)::int AS n, (array_agg(p.rollback_point_id ORDER BY p.created_at DESC, p.rollback_point_id DESC))[1] AS id
        FROM consolidation.rollback_points p WHERE p.run_id = $1`,
     [run.run_id],
   );
-  const { n, id, ms } = points.rows[0]!;
+  const { n, id } = points.rows[0]!;
   const instance = `cutover.${n}`;
   const after = plan.phases.find((p) => p.id === AFTER_CUTOVER_PHASE)?.steps ?? [];
   if (n === 0 || after.every((st) => run.steps_done.includes(`${instance}/${st.id}`))) return undefined;
@@ -324,12 +319,20 @@ async function finishCommitted(
     type: 'warning',
     message: `cutover ${instance} of run ${run.run_id} had committed but stopped before its after-commit steps; finishing them now`,
   });
-  await runPlan(plan, ctx, instanceJournal<CutoverContext>(instance));
+  // the lock time was not recorded (that happens after the after-commit steps): the committed
+  // attempt's locked steps as the journal timed them (only that attempt's rows committed)
+  const locked = plan.phases.flatMap((p) => p.steps).filter((st) => st.tx === 'cutover-locks');
+  const held = await c.query<{ ms: number | null }>(
+    `SELECT round(sum(duration_seconds) * 1000)::float8 AS ms FROM monitoring.migration_operations
+      WHERE run_id = $1 AND details->>'instance' = $2 AND operation_type || ':' || operation_target = ANY ($3)`,
+    [run.run_id, instance, locked.map((st) => st.id)],
+  );
+  await runPlan(plan, ctx, runJournal<CutoverContext>(instance));
   await recordCutover(c, run.run_id, 'completed', { resumed: true, instance });
   return {
     runId: run.run_id,
     attempts: 0,
-    lockHeldMs: ms ?? 0,
+    lockHeldMs: held.rows[0]?.ms ?? 0,
     drainedUnderLock: 0,
     validation: [],
     rollbackPoint: id ?? '',

@@ -68,24 +68,38 @@ interface CaptureRow {
   new_key: unknown;
 }
 
+/** The refusal when the capture log names tables this version's v2 definition does not know. */
+export function unknownCaptureTables(unknown: string[]): DfcError {
+  return new DfcError(
+    'CONSOLIDATION_01',
+    `the capture log names tables this version's v2 definition does not know: ${unknown.join(', ')}`,
+    {
+      fix: 'finish (or `dfc consolidate abort`) the run with the dfc version that started it; nothing was applied',
+    },
+  );
+}
+
 /**
  * Apply up to `limit` captured changes of a direction in one REPEATABLE READ transaction (one
- * consistent view of log and source). Returns how many log rows were applied.
+ * consistent view of log and source), or in the caller's (`inTransaction`). `onlyTables`: only
+ * the changes of these tables (verify applies each table's queue in the session comparing it).
+ * Returns how many log rows were applied.
  */
 export async function applyCaptureBatch(
   c: pg.ClientBase,
   tables: MappedTable[],
   direction: Direction,
   limit: number,
-  opts: { inTransaction?: boolean; runId?: string } = {},
+  opts: { inTransaction?: boolean; runId?: string; onlyTables?: boolean } = {},
 ): Promise<number> {
   const own = !opts.inTransaction;
   if (own) await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   try {
     await c.query('SET LOCAL session_replication_role = replica');
     const rows = await c.query<CaptureRow>(
-      'SELECT id, table_name, old_key, new_key FROM consolidation.capture_log WHERE direction = $1 ORDER BY id LIMIT $2',
-      [direction, limit],
+      `SELECT id, table_name, old_key, new_key FROM consolidation.capture_log
+        WHERE direction = $1 AND ($3::text[] IS NULL OR table_name = ANY ($3)) ORDER BY id LIMIT $2`,
+      [direction, limit, opts.onlyTables ? tables.map((t) => t.captureName[direction]) : null],
     );
     if (rows.rows.length > 0) {
       const byTable = new Map<string, unknown[]>();
@@ -97,14 +111,7 @@ export async function applyCaptureBatch(
       }
       const involved = tables.filter((t) => byTable.has(t.captureName[direction]));
       const unknown = [...byTable.keys()].filter((n) => !tables.some((t) => t.captureName[direction] === n));
-      if (unknown.length)
-        throw new DfcError(
-          'CONSOLIDATION_01',
-          `the capture log names tables this version's v2 definition does not know: ${unknown.join(', ')}`,
-          {
-            fix: 'finish (or `dfc consolidate abort`) the run with the dfc version that started it; nothing was applied',
-          },
-        );
+      if (unknown.length) throw unknownCaptureTables(unknown);
       // all deletes first, then all inserts: a unique value moving between rows never collides
       for (const t of involved)
         await reconcileKeys(c, t, direction, byTable.get(t.captureName[direction])!, 'delete');

@@ -20,8 +20,9 @@ import { V2 } from '../schema/v2/index.js';
 import type { V2Definition } from '../schema/v2/model.js';
 import { allTables } from './build.js';
 import { mappedTables } from './consolidate.js';
-import { instanceJournal, LOCKED_DEFAULTS, lockedPolicy, planRollback } from './cutover-plan.js';
+import { LOCKED_DEFAULTS, lockedPolicy, planRollback } from './cutover-plan.js';
 import type { EventSink } from './events.js';
+import { runJournal } from './journal.js';
 import type { MappedTable } from './mapping.js';
 import { liveOf, type Rel } from './names.js';
 import { drain } from './reconcile.js';
@@ -193,7 +194,7 @@ export async function executeRollback(
     const plan = buildPlan(point, tables, v2, policy);
     let result: Awaited<ReturnType<typeof runPlan>>;
     try {
-      result = await runPlan(plan, ctx, instanceJournal<RollbackContext>(`rollback.${point.id}`));
+      result = await runPlan(plan, ctx, runJournal<RollbackContext>(`rollback.${point.id}`));
     } catch (e) {
       await recordOperation(c, {
         runId: point.runId,

@@ -61,14 +61,6 @@ export async function setRunState(c: pg.ClientBase, runId: string, state: RunSta
   ]);
 }
 
-export async function markStep(c: pg.ClientBase, runId: string, step: string): Promise<void> {
-  await c.query(
-    `UPDATE consolidation.engine_runs SET steps_done = array_append(steps_done, $2), updated_at = now()
-      WHERE run_id = $1 AND NOT ($2 = ANY (steps_done))`,
-    [runId, step],
-  );
-}
-
 export async function stepDone(c: pg.ClientBase, runId: string, step: string): Promise<boolean> {
   const r = await c.query(
     'SELECT $2 = ANY (steps_done) AS done FROM consolidation.engine_runs WHERE run_id = $1',

@@ -5,13 +5,12 @@
  * A table's mismatch is then diffed row by row in the session that applied its queue.
  */
 import type pg from 'pg';
-import { DfcError } from '../errors.js';
 import type { TableDef, V2Definition } from '../schema/v2/model.js';
 import { quoteIdent } from '../sql/sql.js';
 import { type MappedTable, mapTable } from './mapping.js';
 import { legacyRollbackOf, liveOf, q, ROLLBACK_SCHEMA } from './names.js';
 import { privilegesMatchRollbackCopy } from './privileges.js';
-import { reconcileKeys } from './reconcile.js';
+import { applyCaptureBatch, unknownCaptureTables } from './reconcile.js';
 import { carriedColumns } from './rollback-points.js';
 import type { VerifyCheck, VerifyTiming } from './verify.js';
 import { legacySideSql, rowDifferences, v2SideSql } from './verify-compare.js';
@@ -31,24 +30,16 @@ type Out = { kind: 'side'; side: Side } | { kind: 'checks'; checks: VerifyCheck[
  * The table's queued reverse changes as of the snapshot, applied in this session's transaction
  * (as applyCaptureBatch does for all tables: deletes, then inserts, then the log rows go).
  */
+/** The table's queued reverse changes applied to the copy, in this session's snapshot transaction. */
 async function applyQueue(c: pg.ClientBase, t: MappedTable): Promise<number> {
-  await c.query('SET LOCAL session_replication_role = replica');
   let applied = 0;
   for (;;) {
-    const rows = await c.query<{ id: string; old_key: unknown; new_key: unknown }>(
-      `SELECT id, old_key, new_key FROM consolidation.capture_log
-        WHERE direction = 'reverse' AND table_name = $1 ORDER BY id LIMIT $2`,
-      [t.captureName.reverse, QUEUE_BATCH],
-    );
-    if (rows.rows.length === 0) return applied;
-    const keys = rows.rows.flatMap((r) => [r.old_key, r.new_key].filter(Boolean));
-    await reconcileKeys(c, t, 'reverse', keys, 'delete');
-    await reconcileKeys(c, t, 'reverse', keys, 'insert');
-    await c.query('DELETE FROM consolidation.capture_log WHERE id = ANY ($1::bigint[])', [
-      rows.rows.map((r) => r.id),
-    ]);
-    applied += rows.rows.length;
-    if (rows.rows.length < QUEUE_BATCH) return applied;
+    const n = await applyCaptureBatch(c, [t], 'reverse', QUEUE_BATCH, {
+      inTransaction: true,
+      onlyTables: true,
+    });
+    applied += n;
+    if (n < QUEUE_BATCH) return applied;
   }
 }
 
@@ -128,14 +119,7 @@ export async function snapshotChecks(
     const unknown = queued.rows
       .map((x) => x.table_name)
       .filter((n) => !withCopy.some((t) => t.captureName.reverse === n));
-    if (unknown.length)
-      throw new DfcError(
-        'CONSOLIDATION_01',
-        `the capture log names tables this version's v2 definition does not know: ${unknown.join(', ')}`,
-        {
-          fix: 'finish (or `dfc consolidate abort`) the run with the dfc version that started it; nothing was applied',
-        },
-      );
+    if (unknown.length) throw unknownCaptureTables(unknown);
   } else {
     head.push({
       category: 'consistency',

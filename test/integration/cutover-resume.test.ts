@@ -39,6 +39,7 @@ describe('a cutover stopped after its COMMIT', () => {
     const r = await cutover(url, { lockTimeoutMs: 1000, onEvent: (e) => events.push(e) });
     expect(r.resumed).toBe(true);
     expect(r.attempts).toBe(0);
+    expect(r.lockHeldMs).toBeGreaterThan(0); // from the journal of the committed attempt
     const point = await withClient(
       url,
       async (c) => (await c.query('SELECT rollback_point_id AS id FROM consolidation.rollback_points')).rows,

@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import type { Step } from '../../core/step.js';
-import { connect } from '../../db/connection.js';
+import { SideSession } from '../../db/side-session.js';
 import type { TableDef } from '../../schema/v2/model.js';
 import { build, ident, sql } from '../../sql/sql.js';
 import { allTables } from '../build.js';
@@ -26,37 +26,9 @@ async function analyzeAll(c: pg.ClientBase, tables: TableDef[]): Promise<number>
   return sized.rows.length;
 }
 
-/** The ANALYZEs running in their own session. */
-export class BackgroundAnalyze {
-  private readonly running: Promise<number>;
-  private pid?: number;
-  private settled = false;
-
-  constructor(url: string, tables: TableDef[]) {
-    this.running = (async () => {
-      const c = await connect(url, 'dfc-consolidate-analyze');
-      try {
-        this.pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
-        return await analyzeAll(c, tables);
-      } finally {
-        this.settled = true;
-        await c.end().catch(() => {});
-      }
-    })();
-    this.running.catch(() => {}); // observed by result()
-  }
-
-  result(): Promise<number> {
-    return this.running;
-  }
-
-  /** Cancel what still runs (the run failed) and wait for the session to end. */
-  async stop(c: pg.ClientBase): Promise<void> {
-    if (this.settled) return;
-    if (this.pid) await c.query('SELECT pg_cancel_backend($1)', [this.pid]).catch(() => {});
-    await this.running.catch(() => {});
-  }
-}
+/** The ANALYZEs, in a session of their own. */
+export const backgroundAnalyze = (url: string, tables: TableDef[]): SideSession<number> =>
+  new SideSession(url, 'dfc-consolidate-analyze', (c) => analyzeAll(c, tables));
 
 export function analyzeStartStep(): Step<ConsolidateContext> {
   return {
@@ -68,7 +40,7 @@ export function analyzeStartStep(): Step<ConsolidateContext> {
         'start ANALYZE of every shadow table in a session of its own (biggest first), beside the constraints',
     }),
     async run(ctx) {
-      if (ctx.url && !ctx.analyzer) ctx.analyzer = new BackgroundAnalyze(ctx.url, allTables(ctx.v2));
+      if (ctx.url && !ctx.analyzer) ctx.analyzer = backgroundAnalyze(ctx.url, allTables(ctx.v2));
       return { background: Boolean(ctx.analyzer) };
     },
   };

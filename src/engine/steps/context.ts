@@ -1,11 +1,11 @@
 /** What the consolidate plan's steps share at run time (the plan itself is data built by the planner). */
 import type pg from 'pg';
 import type { RunContext } from '../../core/step.js';
+import type { SideSession } from '../../db/side-session.js';
 import type { V2Definition } from '../../schema/v2/model.js';
 import type { ConversionCheck } from '../conversion-check.js';
 import type { MappedTable } from '../mapping.js';
 import type { ThrottleOptions } from '../throttle.js';
-import type { BackgroundAnalyze } from './analyze.js';
 
 export type InvalidPolicy = 'abort' | 'quarantine';
 
@@ -25,7 +25,7 @@ export interface ConsolidateContext extends RunContext {
   /** the conversion count running beside the copy (check:conversion starts it) */
   conversion?: ConversionCheck;
   /** the ANALYZEs running beside the constraints (analyze:start starts them) */
-  analyzer?: BackgroundAnalyze;
+  analyzer?: SideSession<number>;
 }
 
 /** Copy rates assumed for the estimates (rows/s); measured by bench/consolidate on a 2-core machine. */
