@@ -13,6 +13,7 @@ import type { MappedTable } from './mapping.js';
 import { drain } from './reconcile.js';
 import type { RollbackPoint } from './rollback-points.js';
 import { cutoverAutovacuumStep } from './steps/cutover-autovacuum.js';
+import { cutoverCaptureReadyStep } from './steps/cutover-capture-ready.js';
 import { cutoverCarryStep } from './steps/cutover-carry.js';
 import { AFTER_CUTOVER_PHASE, CUTOVER_PHASE, type CutoverContext } from './steps/cutover-context.js';
 import { cutoverDrainStep } from './steps/cutover-drain.js';
@@ -120,6 +121,7 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
         id: CUTOVER_PHASE,
         title: 'phase 4: atomic cutover (one transaction)',
         steps: [
+          cutoverCaptureReadyStep(),
           surface.preRead,
           cutoverLockStep(input.toLock),
           surface.check,
@@ -131,7 +133,6 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
           cutoverMoveStep(),
           cutoverSequencesStep(),
           cutoverFunctionsStep(),
-          cutoverAutovacuumStep(),
           cutoverReverseCaptureStep(),
           cutoverCarryStep(),
           cutoverValidateStep(),
@@ -141,7 +142,11 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
       {
         id: AFTER_CUTOVER_PHASE,
         title: 'after the commit, out of the lock',
-        steps: [...(input.resetAppSessions ? [cutoverResetSessionsStep()] : []), cutoverRefreshStep()],
+        steps: [
+          ...(input.resetAppSessions ? [cutoverResetSessionsStep()] : []),
+          cutoverAutovacuumStep(),
+          cutoverRefreshStep(),
+        ],
       },
     ],
   };

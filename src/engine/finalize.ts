@@ -63,14 +63,21 @@ export async function finalizeCutover(url: string, opts: FinalizeOptions = {}): 
       [point.id, keepDays],
     );
     let triggersDropped = 0;
-    for (const t of point.tables) {
-      const on = splitRel(t.v2);
-      if ((await captureState(c, on, 'reverse')) === 'none') continue;
-      await session.retry(`reverse capture on ${t.v2}`, () => c.query(dropCaptureSql(on, 'reverse')), {
+    // reverse capture off v2; and the copy's forward triggers, dormant since the cutover, which
+    // no rollback will wake now
+    const drops = point.tables.flatMap((t) => [
+      { rel: t.v2, d: 'reverse' as const },
+      { rel: t.copy, d: 'forward' as const },
+    ]);
+    for (const { rel, d } of drops) {
+      const on = splitRel(rel);
+      const there = await c.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [rel]);
+      if (!there.rows[0]!.e || (await captureState(c, on, d)) === 'none') continue;
+      await session.retry(`${d} capture on ${rel}`, () => c.query(dropCaptureSql(on, d)), {
         onRetry: (attempt, waitMs) =>
-          opts.onEvent?.({ type: 'retry', what: `drop reverse capture on ${t.v2}`, attempt, waitMs }),
+          opts.onEvent?.({ type: 'retry', what: `drop ${d} capture on ${rel}`, attempt, waitMs }),
       });
-      triggersDropped++;
+      if (d === 'reverse') triggersDropped++;
     }
     const discarded = await c.query(`DELETE FROM consolidation.capture_log WHERE direction = 'reverse'`);
     let copyDropped = false;
@@ -124,7 +131,8 @@ async function windowOf(c: pg.ClientBase): Promise<RollbackWindow> {
   const cost = await c.query<{ backlog: string; oldest: string | null; triggers: string; bytes: string }>(
     `SELECT (SELECT count(*) FROM consolidation.capture_log WHERE direction = 'reverse') AS backlog,
             (SELECT extract(epoch FROM clock_timestamp() - min(captured_at)) FROM consolidation.capture_log WHERE direction = 'reverse') AS oldest,
-            (SELECT count(*) FROM pg_trigger WHERE tgname = $1) AS triggers,
+            (SELECT count(*) FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+              WHERE tg.tgname = $1 AND n.nspname IN ('public','auth')) AS triggers,
             (SELECT coalesce(sum(pg_total_relation_size(cl.oid)), 0) FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
               WHERE n.nspname IN ('dfc_rollback_public','dfc_rollback_auth') AND cl.relkind IN ('r','p','m')) AS bytes`,
     [captureTriggerName('reverse')],

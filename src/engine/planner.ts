@@ -13,7 +13,7 @@ import { legacyLiveOf } from './names.js';
 import { setRunState } from './state.js';
 import { analyzeStartStep, analyzeStep } from './steps/analyze.js';
 import { backfillStep } from './steps/backfill.js';
-import { captureInstallStep } from './steps/capture-install.js';
+import { captureInstallStep, captureReverseStep } from './steps/capture-install.js';
 import { catchUpStep } from './steps/catch-up.js';
 import { checkConversionStep, conversionResultStep } from './steps/check-conversion.js';
 import { constraintsStep } from './steps/constraints.js';
@@ -110,6 +110,7 @@ export async function planConsolidate(s: Session, input: PlannerInput): Promise<
           viewsStep(),
           conversionResultStep(),
           analyzeStep(),
+          captureReverseStep(present),
           readyStep(),
         ],
       },

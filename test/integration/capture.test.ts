@@ -68,12 +68,18 @@ describe('statement-level change capture', () => {
     const url = await freshDatabase('seeded', 'cap');
     expect((await consolidate(url, { batchSize: 500 })).state).toBe('ready_for_cutover');
     await withClient(url, async (c) => {
-      const t = (await triggers(c)).rows;
+      const all = (await triggers(c)).rows;
+      // forward on every legacy table; reverse on every shadow table already, dormant there
+      const t = all.filter((x) => x.tgname.startsWith('dfc_capture_forward'));
       const tables = new Set(t.map((x) => x.rel));
       expect(tables.size).toBe(mappedTables().length);
+      expect([...tables].every((r) => !r.startsWith('dfc_'))).toBe(true);
+      const reverse = all.filter((x) => x.tgname.startsWith('dfc_capture_reverse'));
+      expect(new Set(reverse.map((x) => x.rel)).size).toBe(mappedTables().length);
+      expect(reverse.every((x) => x.rel.startsWith('dfc_shadow_'))).toBe(true);
       // four statement triggers per table, every one ENABLE ALWAYS
-      expect(t.length).toBe(4 * tables.size);
-      expect(t.every((x) => !x.row && x.enabled === 'A')).toBe(true);
+      expect(all.length).toBe(8 * tables.size);
+      expect(all.every((x) => !x.row && x.enabled === 'A')).toBe(true);
       await writes(c, 'public.campaign_jobs');
       // the key change logged both keys: 5 old keys no new row has
       const moved = await c.query(
@@ -93,9 +99,31 @@ describe('statement-level change capture', () => {
           .n,
       ).toBe(1);
       const t = (await triggers(c)).rows;
-      expect(t.every((x) => x.tgname.startsWith('dfc_capture_reverse') && !x.row && x.enabled === 'A')).toBe(
-        true,
+      // live: only reverse capture; the rollback copy keeps its forward triggers, dormant
+      const live = t.filter((x) => !x.rel.startsWith('dfc_rollback_'));
+      expect(live.length).toBeGreaterThan(0);
+      expect(
+        live.every((x) => x.tgname.startsWith('dfc_capture_reverse') && !x.row && x.enabled === 'A'),
+      ).toBe(true);
+      expect(
+        t
+          .filter((x) => x.rel.startsWith('dfc_rollback_'))
+          .every((x) => x.tgname.startsWith('dfc_capture_forward')),
+      ).toBe(true);
+      // dormant means it logs nothing: the tool's own writes to the copy (the reverse applier's)
+      // (in a transaction rolled back: the copy must stay what verify compares v2 with)
+      const logged = `SELECT count(*)::int AS n FROM consolidation.capture_log WHERE direction = 'forward'`;
+      await c.query('BEGIN');
+      const before = (await c.query(logged)).rows[0].n;
+      const hit = await c.query(
+        `UPDATE dfc_rollback_public.audit_logs SET action = action WHERE id IN (SELECT id FROM dfc_rollback_public.audit_logs LIMIT 5)`,
       );
+      expect(hit.rowCount).toBe(5);
+      await c.query(
+        `INSERT INTO dfc_rollback_public.audit_logs SELECT * FROM dfc_rollback_public.audit_logs LIMIT 0`,
+      );
+      expect((await c.query(logged)).rows[0].n).toBe(before);
+      await c.query('ROLLBACK');
     });
     let rep = await verify(url);
     expect(rep.checks.filter((x) => !x.passed)).toEqual([]);
@@ -203,11 +231,14 @@ describe('statement-level change capture', () => {
     } finally {
       await s.close();
     }
-    // campaign_jobs keeps its row trigger through the cutover: validate accepts it, the move drops it
+    // campaign_jobs still has its row trigger (no guard: it would log the copy's writes): the
+    // cutover replaces it before the locks, so the copy carries only dormant statement triggers
     await cutover(url);
     await withClient(url, async (c) => {
       expect(await captureState(c, liveOf(byName('campaign_jobs').def), 'reverse')).toBe('statement');
-      expect((await triggers(c)).rows.filter((x) => x.tgname.startsWith('dfc_capture_forward'))).toEqual([]);
+      const forward = (await triggers(c)).rows.filter((x) => x.tgname.startsWith('dfc_capture_forward'));
+      expect(forward.filter((x) => x.row || !x.rel.startsWith('dfc_rollback_'))).toEqual([]);
+      expect(forward.filter((x) => x.rel === 'dfc_rollback_public.campaign_jobs')).toHaveLength(4);
     });
     expect((await verify(url)).checks.filter((x) => !x.passed)).toEqual([]);
   });

@@ -68,6 +68,7 @@ async function setUpTenants(url: string) {
       CREATE POLICY app_all ON public.campaigns TO "${app}" USING (true) WITH CHECK (true);
       CREATE POLICY rep_finished ON public.campaigns FOR SELECT TO "${rep}" USING (status = 'completed');
       ALTER TABLE public.generated_domains SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.05);
+      ALTER TABLE public.personas SET (autovacuum_enabled = false);
       ALTER TABLE public.campaigns ALTER COLUMN name SET STATISTICS 500`);
   });
   return { app, rep };
@@ -125,6 +126,12 @@ describe('cutover carries the application surface', () => {
       expect(opts.rows[0].reloptions).toEqual(
         expect.arrayContaining(['fillfactor=80', 'autovacuum_vacuum_scale_factor=0.05']),
       );
+      // the shadow ran without autovacuum: back on after the commit, except where the DBA had it off
+      const av = await c.query<{ rel: string; opt: string }>(
+        `SELECT cl.oid::regclass::text AS rel, o AS opt FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace,
+                unnest(cl.reloptions) o WHERE n.nspname IN ('public','auth') AND o LIKE 'autovacuum_enabled%'`,
+      );
+      expect(av.rows).toEqual([{ rel: 'personas', opt: 'autovacuum_enabled=false' }]);
       const st = await c.query(`SELECT attstattarget AS n FROM pg_attribute
         WHERE attrelid = 'public.campaigns'::regclass AND attname = 'name'`);
       expect(Number(st.rows[0].n)).toBe(500);

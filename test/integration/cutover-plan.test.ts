@@ -37,8 +37,14 @@ describe('cutover as a plan', () => {
     };
     expect(plan).toMatchObject({ event: 'cutover.plan', ready: true });
     const planned = plan.steps.map((s) => s.id);
-    // the surface is read before the locked transaction, proved under it (cutover:check-surface)
-    expect(planned.slice(0, 3)).toEqual(['cutover:read-surface', 'cutover:lock', 'cutover:check-surface']);
+    // capture made current and the surface read before the locked transaction, the surface
+    // proved under it (cutover:check-surface)
+    expect(planned.slice(0, 4)).toEqual([
+      'cutover:capture-ready',
+      'cutover:read-surface',
+      'cutover:lock',
+      'cutover:check-surface',
+    ]);
     expect(planned).toContain('cutover:reset-sessions');
     // the locked transaction: from the lock to the mark, consecutive
     expect(plan.steps.filter((s) => s.tx === 'cutover-locks').map((s) => s.id)).toEqual(

@@ -1,9 +1,13 @@
-/** capture:install — the forward capture trigger on every legacy table, before any row is copied. */
+/**
+ * capture:install — the forward capture triggers on every legacy table, before any row is copied;
+ * capture:reverse — the reverse ones on every shadow table once it is built, dormant until the
+ * cutover moves it into public/auth (capture.ts), so the cutover's locks do no trigger DDL.
+ */
 import type { Step } from '../../core/step.js';
 import { build, ident, sql } from '../../sql/sql.js';
 import { captureTriggerNames, dropCaptureSql, ensureCaptureFunctions, installCapture } from '../capture.js';
 import type { MappedTable } from '../mapping.js';
-import { legacyLiveOf } from '../names.js';
+import { legacyLiveOf, q, shadowOf } from '../names.js';
 import { setRunState } from '../state.js';
 import type { ConsolidateContext } from './context.js';
 
@@ -45,6 +49,42 @@ export function captureInstallStep(tables: MappedTable[]): Step<ConsolidateConte
           ctx.session.client.query(dropCaptureSql(t, 'forward')),
         );
       return { triggersRemoved: triggers.rows.length };
+    },
+  };
+}
+
+export function captureReverseStep(tables: MappedTable[]): Step<ConsolidateContext> {
+  return {
+    id: 'capture:reverse',
+    phase: 'phase3_optimization',
+    tx: 'none',
+    describe: () => ({
+      summary: `reverse capture on ${tables.length} shadow tables, dormant until the cutover moves them into public/auth (after the copy: a bulk load never builds their transition tables)`,
+    }),
+    async run(ctx) {
+      let created = 0;
+      for (const t of ctx.tables) {
+        const on = shadowOf(t.def);
+        if (
+          await installCapture(ctx.session, t, on, 'reverse', (attempt, waitMs) =>
+            ctx.emit({ type: 'retry', what: `reverse capture on ${on.schema}.${on.name}`, attempt, waitMs }),
+          )
+        )
+          created++;
+      }
+      return { tables: ctx.tables.length, created };
+    },
+    async undo(ctx) {
+      const c = ctx.session.client;
+      for (const t of ctx.tables) {
+        const on = shadowOf(t.def);
+        const there = await c.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [q(on)]);
+        if (!there.rows[0]!.e) continue;
+        await ctx.session.retry(`removing reverse capture from ${on.schema}.${on.name}`, () =>
+          c.query(dropCaptureSql(on, 'reverse')),
+        );
+      }
+      return { tables: ctx.tables.length };
     },
   };
 }

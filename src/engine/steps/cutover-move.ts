@@ -1,12 +1,11 @@
 /**
- * cutover:move — forward capture off; the legacy relations a shadow relation replaces move to the
+ * cutover:move — the legacy relations a shadow relation replaces move to the
  * rollback schemas, then every shadow relation moves into public/auth: SET SCHEMA only, nothing
  * renamed, so v2's names (tables, constraints, indexes, sequences) are final.
  */
 import type { Step } from '../../core/step.js';
 import { build, ident, type SqlQuery, sql } from '../../sql/sql.js';
-import { dropCaptureSql } from '../capture.js';
-import { DF_SCHEMAS, legacyLiveOf, type Rel, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
+import { DF_SCHEMAS, type Rel, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
 
 export type RelKind = 'r' | 'p' | 'v' | 'm';
@@ -51,21 +50,17 @@ export function cutoverMoveStep(): Step<CutoverContext> {
     phase: CUTOVER_PHASE,
     tx: 'cutover-locks',
     describe: () => ({
-      summary: `drop forward capture; legacy relations v2 replaces to ${Object.values(ROLLBACK_SCHEMA).join('/')}, the shadow into public/auth (SET SCHEMA, no rename)`,
+      summary: `legacy relations v2 replaces to ${Object.values(ROLLBACK_SCHEMA).join('/')} (their forward capture goes dormant there), the shadow into public/auth (its reverse capture starts) — SET SCHEMA, no rename`,
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      // one round trip (none takes a parameter): forward capture off, and what legacy functions
-      // looked like, for rollback
+      // what legacy functions looked like, for rollback
       await c.query(
-        [
-          ...ctx.present.map((t) => dropCaptureSql(legacyLiveOf(t.def), 'forward')),
-          `UPDATE consolidation.engine_runs SET legacy_functions = (
-             SELECT jsonb_agg(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-              WHERE n.nspname IN ('public','auth') AND p.prokind = 'f'
-                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))
-           WHERE state = 'ready_for_cutover'`,
-        ].join(';\n'),
+        `UPDATE consolidation.engine_runs SET legacy_functions = (
+           SELECT jsonb_agg(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname IN ('public','auth') AND p.prokind = 'f'
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))
+         WHERE state = 'ready_for_cutover'`,
       );
       const rels = await c.query<Relation>(
         `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind AS kind FROM pg_class cl

@@ -1,6 +1,11 @@
-/** cutover:reverse-capture — writes to v2 flow back to the rollback copy from the commit on; schema_version_info says 2.0. */
+/**
+ * cutover:reverse-capture — writes to v2 flow back to the rollback copy from the commit on: the
+ * triggers cutover:capture-ready made on the shadow start by themselves now that the tables are
+ * live, so this only proves it (one query; a table whose triggers were dropped in between gets
+ * them here); schema_version_info says 2.0.
+ */
 import type { Step } from '../../core/step.js';
-import { createCaptureTriggerSql, ensureCaptureFunctions } from '../capture.js';
+import { ensureCaptureUnderLock } from '../capture.js';
 import { liveOf } from '../names.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
 
@@ -11,20 +16,11 @@ export function cutoverReverseCaptureStep(): Step<CutoverContext> {
     tx: 'cutover-locks',
     describe: () => ({
       summary:
-        'reverse capture (statement triggers with transition tables, ENABLE ALWAYS) on every v2 table with a rollback copy; schema_version_info 2.0',
+        'reverse capture (statement triggers with transition tables, ENABLE ALWAYS, made before the locks) live on every v2 table with a rollback copy; schema_version_info 2.0',
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      // the functions are normally current already (capture:install creates both directions'): one lookup
-      await ensureCaptureFunctions(c, ctx.present, 'reverse');
-      // one round trip for all of them (DDL without parameters); the v2 tables were shadows a moment
-      // ago and carry no capture trigger, so no drops first
-      if (ctx.present.length)
-        await c.query(
-          ctx.present
-            .map((t) => createCaptureTriggerSql(t, liveOf(t.def), 'reverse', { fresh: true }))
-            .join(';\n'),
-        );
+      const created = await ensureCaptureUnderLock(c, ctx.present, (t) => liveOf(t.def), 'reverse');
       await c.query(
         `DO $$ BEGIN
            IF to_regclass('public.schema_version_info') IS NOT NULL THEN
@@ -35,7 +31,7 @@ export function cutoverReverseCaptureStep(): Step<CutoverContext> {
            END IF;
          END $$`,
       );
-      return { tables: ctx.present.length };
+      return { tables: ctx.present.length, createdUnderLock: created };
     },
   };
 }

@@ -1,8 +1,12 @@
-/** rollback:move — reverse capture and v2's triggers off; v2 to the shadow schemas, the copy back to public/auth (SET SCHEMA only). */
+/**
+ * rollback:move — v2's own triggers off; v2 to the shadow schemas (its reverse capture goes
+ * dormant there, capture.ts), the copy back to public/auth (its forward capture starts again);
+ * SET SCHEMA only, in one round trip.
+ */
 import type { Step } from '../../core/step.js';
 import { build, ident, sql } from '../../sql/sql.js';
 import { allTables } from '../build.js';
-import { captureTriggerName, dropCaptureSql } from '../capture.js';
+import { captureTriggerName, ensureCaptureFunctions, rowCaptureDropsSql } from '../capture.js';
 import { liveOf, q, SHADOW_SCHEMA } from '../names.js';
 import { type MovedRel, relOf } from '../rollback-points.js';
 import { moveSql } from './cutover-move.js';
@@ -21,21 +25,36 @@ export function rollbackMoveStep(movedIn: MovedRel[], movedOut: MovedRel[]): Ste
     tx: 'cutover-locks',
     describe: () => ({
       summary: [
-        `drop reverse capture (${captureTriggerName('reverse')}) and the v2 triggers on the v2 tables`,
+        `drop the v2 triggers on the v2 tables (reverse capture, ${captureTriggerName('reverse')}, stays: dormant in the shadow)`,
         `SET SCHEMA to ${Object.values(SHADOW_SCHEMA).join('/')}: ${list(movedIn.map((m) => q(relOf(m, 'live'))))}`,
         `SET SCHEMA to public/auth: ${list(movedOut.map((m) => q(relOf(m, 'rollback'))))}`,
       ].join('; '),
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      for (const t of ctx.tables) await c.query(dropCaptureSql(liveOf(t.def), 'reverse'));
-      // v2's triggers leave with v2: the next cutover creates them again
-      for (const t of allTables(ctx.v2))
-        for (const trg of t.triggers)
-          await c.query(build(sql`DROP TRIGGER IF EXISTS ${ident(trg.name)} ON ${ident(liveOf(t))}`));
-      for (const m of byKind(movedIn.filter((x) => x.kind !== 'm')))
-        await c.query(moveSql(m.kind, relOf(m, 'live'), SHADOW_SCHEMA[m.schema]));
-      for (const m of byKind(movedOut)) await c.query(moveSql(m.kind, relOf(m, 'rollback'), m.schema));
+      // reverse capture functions current (an earlier version's had no dormancy guard), and an
+      // earlier version's row trigger, which has none either, dropped
+      await ensureCaptureFunctions(c, ctx.tables, 'reverse');
+      const rowDrops = await rowCaptureDropsSql(
+        c,
+        ctx.tables.map((t) => liveOf(t.def)),
+        'reverse',
+      );
+      const statements = [
+        ...(rowDrops ? [rowDrops] : []),
+        // v2's triggers leave with v2: the next cutover creates them again
+        ...allTables(ctx.v2).flatMap((t) =>
+          t.triggers.map(
+            (trg) => build(sql`DROP TRIGGER IF EXISTS ${ident(trg.name)} ON ${ident(liveOf(t))}`).text,
+          ),
+        ),
+        ...byKind(movedIn.filter((x) => x.kind !== 'm')).map(
+          (m) => moveSql(m.kind, relOf(m, 'live'), SHADOW_SCHEMA[m.schema]).text,
+        ),
+        ...byKind(movedOut).map((m) => moveSql(m.kind, relOf(m, 'rollback'), m.schema).text),
+      ];
+      // one round trip: none takes a parameter
+      await c.query(statements.join(';\n'));
       return { movedIn: movedIn.length, movedOut: movedOut.length };
     },
   };

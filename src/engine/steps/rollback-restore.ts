@@ -9,7 +9,7 @@ import { sqlstate } from '../../errors.js';
 import type { V2Definition } from '../../schema/v2/model.js';
 import { build, ident, literal, sql } from '../../sql/sql.js';
 import { allTables } from '../build.js';
-import { createCaptureTriggerSql, ensureCaptureFunctions } from '../capture.js';
+import { ensureCaptureUnderLock } from '../capture.js';
 import { legacyLiveOf, SHADOW_SCHEMA, shadowOf } from '../names.js';
 import { currentFunctions, type RollbackPoint } from '../rollback-points.js';
 import { ROLLBACK_PHASE, type RollbackContext } from './rollback-context.js';
@@ -100,20 +100,25 @@ export function rollbackForwardCaptureStep(count: number): Step<RollbackContext>
     phase: ROLLBACK_PHASE,
     tx: 'cutover-locks',
     describe: () => ({
-      summary: `install forward capture on ${count} legacy tables (the shadow stays current for the next cutover)`,
+      summary: `forward capture on ${count} legacy tables (the copy kept its triggers, dormant: live again in public/auth; the shadow stays current for the next cutover)`,
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      await ensureCaptureFunctions(c, ctx.tables, 'forward');
-      for (const t of ctx.tables) await c.query(createCaptureTriggerSql(t, legacyLiveOf(t.def), 'forward'));
-      // as before the first cutover: no autovacuum worker may hold a shadow lock the next cutover needs
-      for (const t of allTables(ctx.v2))
-        await c.query(
-          build(
-            sql`ALTER TABLE ${ident(shadowOf(t))} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`,
-          ),
-        );
-      return { tables: ctx.tables.length };
+      // a copy made by an earlier version has none: created here
+      const created = await ensureCaptureUnderLock(c, ctx.tables, (t) => legacyLiveOf(t.def), 'forward');
+      // as before the first cutover: no autovacuum worker may hold a shadow lock the next cutover
+      // needs (one round trip)
+      await c.query(
+        allTables(ctx.v2)
+          .map(
+            (t) =>
+              build(
+                sql`ALTER TABLE ${ident(shadowOf(t))} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)`,
+              ).text,
+          )
+          .join(';\n'),
+      );
+      return { tables: ctx.tables.length, createdUnderLock: created };
     },
   };
 }
