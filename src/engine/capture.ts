@@ -284,3 +284,17 @@ async function secureCaptureFunction(c: pg.ClientBase): Promise<void> {
   );
   if (!r.rows[0]?.ok) await c.query(SECURE_CAPTURE_FUNCTION_SQL);
 }
+
+/**
+ * Relations whose capture of direction d would log (validation after a move): statement triggers
+ * on a live relation, or an earlier version's row trigger anywhere (it has no dormancy guard).
+ */
+export async function captureThatCanFire(c: pg.ClientBase, d: Direction): Promise<{ rel: string }[]> {
+  const r = await c.query<{ rel: string }>(
+    `SELECT DISTINCT tg.tgrelid::regclass::text AS rel FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
+       JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE tg.tgname = ANY ($1) AND (n.nspname = ANY ($2) OR (tg.tgtype & 1) = 1)`,
+    [captureTriggerNames(d), DF_SCHEMAS],
+  );
+  return r.rows;
+}

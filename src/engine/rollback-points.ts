@@ -123,25 +123,29 @@ export async function recordRollbackPoint(
   runId: string,
   present: MappedTable[],
 ): Promise<string> {
-  const shadow = await c.query<{ schema: string; name: string; kind: string }>(
-    `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind::text AS kind FROM pg_class cl
-       JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','p','v','m')
-      ORDER BY 1, 2`,
-    [Object.values(SHADOW_SCHEMA)],
+  // under the locks, so few round trips: what moves in (the shadow) and what moves out (live
+  // relations a shadow relation replaces, and what the cutover already moved: materialized views
+  // go to the rollback schemas before this runs) in one query
+  const rels = await c.query<{ side: 'in' | 'out'; schema: string; name: string; kind: string }>(
+    `WITH rel AS (
+       SELECT n.nspname AS schema, cl.relname AS name, cl.relkind::text AS kind,
+              (SELECT m.live FROM unnest($1::text[], $2::text[]) AS m(shadow, live) WHERE m.shadow = n.nspname) AS from_shadow
+         FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+        WHERE cl.relkind IN ('r','p','v','m') AND n.nspname = ANY ($1::text[] || $2::text[] || $3::text[]))
+     SELECT 'in' AS side, schema, name, kind FROM rel WHERE from_shadow IS NOT NULL
+     UNION ALL
+     SELECT 'out', schema, name, kind FROM rel
+      WHERE schema = ANY ($3::text[])
+         OR (schema = ANY ($2::text[]) AND EXISTS (SELECT 1 FROM rel s WHERE s.from_shadow = rel.schema AND s.name = rel.name))
+     ORDER BY 1, 2, 3`,
+    [DF_SCHEMAS.map((s) => SHADOW_SCHEMA[s]), [...DF_SCHEMAS], Object.values(ROLLBACK_SCHEMA)],
   );
-  const movedIn = shadow.rows.map((r) => ({ schema: liveSchemaOf(r.schema), name: r.name, kind: r.kind }));
-  // what moves out: live relations a shadow relation replaces, and what the cutover already moved
-  // (materialized views go to the rollback schemas before this runs)
-  const out = await c.query<{ schema: string; name: string; kind: string }>(
-    `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind::text AS kind FROM pg_class cl
-       JOIN pg_namespace n ON n.oid = cl.relnamespace
-      WHERE cl.relkind IN ('r','p','v','m')
-        AND (n.nspname = ANY ($1)
-             OR (n.nspname IN ('public','auth') AND (n.nspname || '.' || cl.relname) = ANY ($2)))
-      ORDER BY 1, 2`,
-    [Object.values(ROLLBACK_SCHEMA), movedIn.map((m) => `${m.schema}.${m.name}`)],
-  );
-  const movedOut = out.rows.map((r) => ({ schema: liveSchemaOf(r.schema), name: r.name, kind: r.kind }));
+  const side = (x: 'in' | 'out') =>
+    rels.rows
+      .filter((r) => r.side === x)
+      .map((r) => ({ schema: liveSchemaOf(r.schema), name: r.name, kind: r.kind }));
+  const movedIn = side('in');
+  const movedOut = side('out');
   const tables: PointTable[] = present.map((t) => ({
     table: t.captureName.forward,
     reverse: t.captureName.reverse,
@@ -150,13 +154,18 @@ export async function recordRollbackPoint(
     compare_sql: compareSql(t, legacyRollbackOf(t.def), liveOf(t.def)),
   }));
   const details: PointDetails = { movedIn, movedOut, functions: await currentFunctions(c) };
-  await c.query(
-    `UPDATE consolidation.rollback_points SET state = 'invalid',
-            details = details || '{"invalidated": "superseded by a newer cutover"}' WHERE state = 'valid'`,
-  );
+  // one statement: older open points superseded, the new one inserted, and the run's record of the
+  // legacy function bodies (engine_runs.legacy_functions) taken from the same read
   const r = await c.query<{ id: string }>(
-    `WITH base AS (SELECT 'rollback_' || to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS') AS b),
-          n AS (SELECT count(*) AS k FROM consolidation.rollback_points, base WHERE rollback_point_id LIKE base.b || '%')
+    `WITH superseded AS (
+       UPDATE consolidation.rollback_points SET state = 'invalid',
+              details = details || '{"invalidated": "superseded by a newer cutover"}' WHERE state = 'valid' RETURNING 1),
+     run AS (
+       UPDATE consolidation.engine_runs
+          SET legacy_functions = (SELECT jsonb_agg(f->'def') FROM jsonb_array_elements($4::jsonb->'functions') f)
+        WHERE run_id = $1 RETURNING 1),
+     base AS (SELECT 'rollback_' || to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS') AS b),
+     n AS (SELECT count(*) AS k FROM consolidation.rollback_points, base WHERE rollback_point_id LIKE base.b || '%')
      INSERT INTO consolidation.rollback_points (rollback_point_id, run_id, description, state, schemas, tables, details)
      SELECT base.b || CASE WHEN n.k = 0 THEN '' ELSE '_' || (n.k + 1) END, $1, 'recorded by dfc cutover', 'valid', $2, $3, $4
        FROM base, n RETURNING rollback_point_id AS id`,

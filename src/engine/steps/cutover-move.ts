@@ -54,14 +54,6 @@ export function cutoverMoveStep(): Step<CutoverContext> {
     }),
     async run(ctx) {
       const c = ctx.session.client;
-      // what legacy functions looked like, for rollback
-      await c.query(
-        `UPDATE consolidation.engine_runs SET legacy_functions = (
-           SELECT jsonb_agg(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-            WHERE n.nspname IN ('public','auth') AND p.prokind = 'f'
-              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))
-         WHERE state = 'ready_for_cutover'`,
-      );
       const rels = await c.query<Relation>(
         `SELECT n.nspname AS schema, cl.relname AS name, cl.relkind AS kind FROM pg_class cl
            JOIN pg_namespace n ON n.oid = cl.relnamespace

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { Step } from '../../core/step.js';
 import type { V2Definition } from '../../schema/v2/model.js';
 import { allTables } from '../build.js';
-import { captureTriggerNames } from '../capture.js';
+import { captureThatCanFire } from '../capture.js';
 import { quarantineReport } from '../late-rows.js';
 import { liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
 import {
@@ -122,18 +122,12 @@ export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition):
     passed: sm.rows.length === 1 && Number(sm.rows[0]!.version) === 17 && !sm.rows[0]!.dirty,
     details: sm.rows,
   });
-  // the rollback copy keeps its forward triggers, dormant (their functions log only in public/auth);
-  // an earlier version's row trigger has no such guard
-  const liveForward = await c.query<{ rel: string }>(
-    `SELECT tg.tgrelid::regclass::text AS rel FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
-       JOIN pg_namespace n ON n.oid = cl.relnamespace
-      WHERE tg.tgname = ANY ($1) AND (n.nspname IN ('public','auth') OR (tg.tgtype & 1) = 1)`,
-    [captureTriggerNames('forward')],
-  );
+  // the rollback copy keeps its forward triggers, dormant (their functions log only in public/auth)
+  const liveForward = await captureThatCanFire(c, 'forward');
   checks.push({
     check: 'no forward capture can fire (none on a live relation, no row trigger on the copy)',
-    passed: liveForward.rows.length === 0,
-    details: liveForward.rows,
+    passed: liveForward.length === 0,
+    details: liveForward,
   });
   return checks;
 }

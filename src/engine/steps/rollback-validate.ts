@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { Step } from '../../core/step.js';
-import { captureCompleteSql, captureTriggerNames } from '../capture.js';
+import { captureCompleteSql, captureThatCanFire } from '../capture.js';
 import type { MappedTable } from '../mapping.js';
 import { legacyLiveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
 import type { RollbackCheck } from '../rollback-check.js';
@@ -72,16 +72,11 @@ export async function validateRollback(
     details: leftover.rows,
   });
   // v2, now the shadow, keeps its reverse triggers, dormant (their functions log only in public/auth)
-  const reverse = await c.query(
-    `SELECT DISTINCT tg.tgrelid::regclass::text AS rel FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
-       JOIN pg_namespace n ON n.oid = cl.relnamespace
-      WHERE tg.tgname = ANY ($1) AND (n.nspname IN ('public','auth') OR (tg.tgtype & 1) = 1)`,
-    [captureTriggerNames('reverse')],
-  );
+  const reverse = await captureThatCanFire(c, 'reverse');
   checks.push({
     check: 'no reverse capture can fire (none on a live relation, no row trigger on the shadow)',
-    passed: reverse.rows.length === 0,
-    details: reverse.rows,
+    passed: reverse.length === 0,
+    details: reverse,
   });
   const forward = await c.query<{ n: string }>(
     `SELECT count(*) AS n FROM unnest($1::regclass[]) AS x(rel) WHERE ${captureCompleteSql('x.rel', 'forward')}`,
