@@ -7,10 +7,20 @@ import { afterStep, beforeStep } from './faults.js';
 import type { Plan, RunContext, Step, StepDetails } from './step.js';
 import { planSteps } from './step.js';
 
-/** Where a plan's finished steps are recorded. record() runs inside the step's transaction when it has one. */
+/** A finished step as the journal records it. */
+export interface StepRecord<C extends RunContext = RunContext> {
+  step: Step<C>;
+  seconds: number;
+  details: StepDetails;
+}
+
+/**
+ * Where a plan's finished steps are recorded. record() runs inside the step's transaction when it
+ * has one; a locked group's steps are recorded together, in one call before its COMMIT.
+ */
 export interface Journal<C extends RunContext = RunContext> {
   done(ctx: C): Promise<ReadonlySet<string>>;
-  record(ctx: C, step: Step<C>, seconds: number, details: StepDetails): Promise<void>;
+  record(ctx: C, finished: StepRecord<C>[]): Promise<void>;
 }
 
 /** A journal that remembers nothing: every step runs (abort, whose steps are all idempotent). */
@@ -62,7 +72,7 @@ async function runOne<C extends RunContext>(
   ctx.emit({ type: 'step', step: step.id, status: 'start' });
   const body = async () => {
     const details = (await step.run(ctx)) ?? undefined;
-    await journal.record(ctx, step, (Date.now() - t0) / 1000, details);
+    await journal.record(ctx, [{ step, seconds: (Date.now() - t0) / 1000, details }]);
     return details;
   };
   const details = step.tx === 'transaction' ? await ctx.session.transaction(body) : await body();
@@ -86,7 +96,7 @@ async function runLocked<C extends RunContext>(
   const group = plan.locked;
   if (!group) throw new Error(`plan ${plan.name} has 'cutover-locks' steps but no locked group`);
   let attempts = 0;
-  const timings: { id: string; seconds: number; details: StepDetails }[] = [];
+  const timings: StepRecord<C>[] = [];
   await ctx.session.retry(
     group.what,
     async () => {
@@ -99,11 +109,11 @@ async function runLocked<C extends RunContext>(
           const t0 = Date.now();
           ctx.emit({ type: 'step', step: step.id, status: 'start' });
           const details = (await step.run(ctx)) ?? undefined;
-          const seconds = (Date.now() - t0) / 1000;
-          await journal.record(ctx, step, seconds, details);
-          timings.push({ id: step.id, seconds, details });
+          timings.push({ step, seconds: (Date.now() - t0) / 1000, details });
           await afterStep(ctx.faults, step.id);
         }
+        // every step's entry in one round trip, in the transaction: recorded exactly when it commits
+        await journal.record(ctx, timings);
       });
     },
     {
@@ -116,8 +126,8 @@ async function runLocked<C extends RunContext>(
   );
   result.locked.push({ attempts, committedAt: Date.now() });
   for (const t of timings) {
-    result.details.set(t.id, t.details);
-    ctx.emit({ type: 'step', step: t.id, status: 'done', seconds: t.seconds, details: t.details });
+    result.details.set(t.step.id, t.details);
+    ctx.emit({ type: 'step', step: t.step.id, status: 'done', seconds: t.seconds, details: t.details });
   }
 }
 

@@ -22,23 +22,31 @@ export function runJournal<C extends RunContext>(instance?: string): Journal<C> 
       const all = r.rows[0]?.steps_done ?? [];
       return new Set(all.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length)));
     },
-    async record(ctx, step, seconds, details) {
-      // the migration_operations row as bookkeeping.ts recordOperation writes it
+    async record(ctx, finished) {
+      if (finished.length === 0) return;
+      const col = <T>(f: (r: (typeof finished)[number]) => T) => finished.map(f);
+      // one statement for all of them; the migration_operations rows as bookkeeping.ts
+      // recordOperation writes them
       await ctx.session.client.query(
-        `WITH done AS (
-           UPDATE consolidation.engine_runs SET steps_done = array_append(steps_done, $2), updated_at = now()
-            WHERE run_id = $1 AND NOT ($2 = ANY (steps_done)))
+        `WITH entry AS (
+           SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::jsonb[])
+                    WITH ORDINALITY AS e(id, phase, type, target, seconds, details, n)),
+         done AS (
+           UPDATE consolidation.engine_runs
+              SET steps_done = steps_done || ARRAY(SELECT e.id FROM entry e WHERE NOT (e.id = ANY (steps_done)) ORDER BY e.n),
+                  updated_at = now()
+            WHERE run_id = $1)
          INSERT INTO monitoring.migration_operations
            (run_id, migration_phase, operation_type, operation_target, operation_status, duration_seconds, details)
-         VALUES ($1, $3, $4, $5, 'completed', $6, $7)`,
+         SELECT $1, e.phase, e.type, e.target, 'completed', e.seconds, e.details FROM entry e ORDER BY e.n`,
         [
           ctx.runId,
-          prefix + step.id,
-          step.phase,
-          step.id.split(':')[0]!,
-          step.id.split(':')[1] ?? 'schema',
-          seconds,
-          JSON.stringify({ ...(instance ? { instance } : {}), ...(details ?? {}) }),
+          col((r) => prefix + r.step.id),
+          col((r) => r.step.phase),
+          col((r) => r.step.id.split(':')[0]!),
+          col((r) => r.step.id.split(':')[1] ?? 'schema'),
+          col((r) => r.seconds),
+          col((r) => JSON.stringify({ ...(instance ? { instance } : {}), ...(r.details ?? {}) })),
         ],
       );
     },
