@@ -290,11 +290,13 @@ async function secureCaptureFunction(c: pg.ClientBase): Promise<void> {
  * on a live relation, or an earlier version's row trigger anywhere (it has no dormancy guard).
  */
 export async function captureThatCanFire(c: pg.ClientBase, d: Direction): Promise<{ rel: string }[]> {
-  const r = await c.query<{ rel: string }>(
-    `SELECT DISTINCT tg.tgrelid::regclass::text AS rel FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
+  return (await c.query<{ rel: string }>(captureThatCanFireSql(d))).rows;
+}
+
+/** The query of captureThatCanFire (column rel), to embed in a larger one; names are our constants. */
+export function captureThatCanFireSql(d: Direction): string {
+  const list = (xs: readonly string[]) => `ARRAY[${xs.map(quoteLiteral).join(', ')}]::text[]`;
+  return `SELECT DISTINCT tg.tgrelid::regclass::text AS rel FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
        JOIN pg_namespace n ON n.oid = cl.relnamespace
-      WHERE tg.tgname = ANY ($1) AND (n.nspname = ANY ($2) OR (tg.tgtype & 1) = 1)`,
-    [captureTriggerNames(d), DF_SCHEMAS],
-  );
-  return r.rows;
+      WHERE tg.tgname = ANY (${list(captureTriggerNames(d))}) AND (n.nspname = ANY (${list(DF_SCHEMAS)}) OR (tg.tgtype & 1) = 1)`;
 }

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { Step } from '../../core/step.js';
 import type { V2Definition } from '../../schema/v2/model.js';
 import { allTables } from '../build.js';
-import { captureThatCanFire } from '../capture.js';
+import { captureThatCanFireSql } from '../capture.js';
 import { quarantineReport } from '../late-rows.js';
 import { liveOf, q, ROLLBACK_SCHEMA, SHADOW_SCHEMA } from '../names.js';
 import {
@@ -41,93 +41,85 @@ export function cutoverValidateStep(): Step<CutoverContext> {
   };
 }
 
-/** Checks run inside the cutover transaction; cheap and independent of table size. */
+const rowsOf = (select: string) => `(SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') FROM (${select}) x)`;
+
+/**
+ * Checks run inside the cutover transaction; cheap and independent of table size, and read in one
+ * query (one round trip under the locks).
+ */
 export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition): Promise<ValidationCheck[]> {
-  const checks: ValidationCheck[] = [];
-  const backlog = await c.query<{ n: string }>(
-    `SELECT count(*) AS n FROM consolidation.capture_log WHERE direction = 'forward'`,
+  const r = await c.query<{
+    backlog: string;
+    missing: { name: string }[];
+    leftover: { relname: string }[];
+    invalid: { relname: string }[];
+    unvalidated: { relname: string; conname: string }[];
+    dependents: { kind: string; objid: number; legacy_relation: string }[];
+    migrations: { version: string; dirty: boolean }[];
+    forward: { rel: string }[];
+  }>(
+    `SELECT (SELECT count(*) FROM consolidation.capture_log WHERE direction = 'forward') AS backlog,
+       ${rowsOf('SELECT x.name FROM unnest($1::text[]) AS x(name) WHERE to_regclass(x.name) IS NULL')} AS missing,
+       ${rowsOf(
+         `SELECT cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+           WHERE n.nspname = ANY ($2::text[]) AND cl.relkind IN ('r','v','m')`,
+       )} AS leftover,
+       ${rowsOf(
+         `SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+           WHERE n.nspname IN ('public','auth') AND NOT (i.indisvalid AND i.indisready)`,
+       )} AS invalid,
+       ${rowsOf(
+         `SELECT cl.relname, k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+           WHERE n.nspname IN ('public','auth') AND NOT k.convalidated`,
+       )} AS unvalidated,
+       -- nothing outside the rollback copy may still point at a legacy relation (views, FKs, triggers of other objects)
+       ${rowsOf(
+         `SELECT DISTINCT d.classid::regclass::text AS kind, d.objid, ref.relname AS legacy_relation
+            FROM pg_depend d JOIN pg_class ref ON ref.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
+           WHERE d.refclassid = 'pg_class'::regclass AND rn.nspname = ANY ($3::text[]) AND d.deptype IN ('n','a')
+             AND NOT EXISTS (  -- objects that are themselves part of the rollback copy
+               SELECT 1 FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace
+                WHERE d.classid = 'pg_class'::regclass AND o.oid = d.objid AND xn.nspname = ANY ($3::text[]))
+             AND NOT EXISTS (
+               SELECT 1 FROM pg_rewrite rw JOIN pg_class o ON o.oid = rw.ev_class JOIN pg_namespace xn ON xn.oid = o.relnamespace
+                WHERE d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid AND xn.nspname = ANY ($3::text[]))
+             AND NOT EXISTS (
+               SELECT 1 FROM pg_constraint k JOIN pg_class o ON o.oid = k.conrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+                WHERE d.classid = 'pg_constraint'::regclass AND k.oid = d.objid AND xn.nspname = ANY ($3::text[]))
+             AND NOT EXISTS (
+               SELECT 1 FROM pg_trigger tg JOIN pg_class o ON o.oid = tg.tgrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+                WHERE d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid AND xn.nspname = ANY ($3::text[]))
+             AND NOT EXISTS (
+               SELECT 1 FROM pg_policy po JOIN pg_class o ON o.oid = po.polrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+                WHERE d.classid = 'pg_policy'::regclass AND po.oid = d.objid AND xn.nspname = ANY ($3::text[]))
+             AND NOT EXISTS (
+               SELECT 1 FROM pg_attrdef ad JOIN pg_class o ON o.oid = ad.adrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
+                WHERE d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid AND xn.nspname = ANY ($3::text[]))`,
+       )} AS dependents,
+       ${rowsOf('SELECT version, dirty FROM public.schema_migrations')} AS migrations,
+       -- the rollback copy keeps its forward triggers, dormant (their functions log only in public/auth)
+       ${rowsOf(captureThatCanFireSql('forward'))} AS forward`,
+    [allTables(v2).map((t) => q(liveOf(t))), Object.values(SHADOW_SCHEMA), Object.values(ROLLBACK_SCHEMA)],
   );
-  checks.push({
-    check: 'forward capture fully applied',
-    passed: Number(backlog.rows[0]?.n) === 0,
-    details: backlog.rows[0],
+  const x = r.rows[0]!;
+  const none = (check: string, rows: unknown[]): ValidationCheck => ({
+    check,
+    passed: rows.length === 0,
+    details: rows,
   });
-  const missing = await c.query<{ name: string }>(
-    `SELECT x.name FROM unnest($1::text[]) AS x(name) WHERE to_regclass(x.name) IS NULL`,
-    [allTables(v2).map((t) => q(liveOf(t)))],
-  );
-  checks.push({
-    check: 'every v2 table is in place',
-    passed: missing.rows.length === 0,
-    details: missing.rows,
-  });
-  const leftover = await c.query(
-    `SELECT cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = ANY ($1) AND cl.relkind IN ('r','v','m')`,
-    [Object.values(SHADOW_SCHEMA)],
-  );
-  checks.push({
-    check: 'shadow schemas are empty',
-    passed: leftover.rows.length === 0,
-    details: leftover.rows,
-  });
-  const invalid = await c.query(
-    `SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
-      WHERE n.nspname IN ('public','auth') AND NOT (i.indisvalid AND i.indisready)`,
-  );
-  checks.push({ check: 'no invalid index', passed: invalid.rows.length === 0, details: invalid.rows });
-  const unvalidated = await c.query(
-    `SELECT cl.relname, k.conname FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
-      WHERE n.nspname IN ('public','auth') AND NOT k.convalidated`,
-  );
-  checks.push({
-    check: 'every constraint validated',
-    passed: unvalidated.rows.length === 0,
-    details: unvalidated.rows,
-  });
-  // nothing outside the rollback copy may still point at a legacy relation (views, FKs, triggers of other objects)
-  const dependents = await c.query(
-    `SELECT DISTINCT d.classid::regclass::text AS kind, d.objid, ref.relname AS legacy_relation
-       FROM pg_depend d JOIN pg_class ref ON ref.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
-      WHERE d.refclassid = 'pg_class'::regclass AND rn.nspname = ANY ($1) AND d.deptype IN ('n','a')
-        AND NOT EXISTS (  -- objects that are themselves part of the rollback copy
-          SELECT 1 FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_class'::regclass AND o.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_rewrite rw JOIN pg_class o ON o.oid = rw.ev_class JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_constraint k JOIN pg_class o ON o.oid = k.conrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_constraint'::regclass AND k.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_trigger tg JOIN pg_class o ON o.oid = tg.tgrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_policy po JOIN pg_class o ON o.oid = po.polrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_policy'::regclass AND po.oid = d.objid AND xn.nspname = ANY ($1))
-        AND NOT EXISTS (
-          SELECT 1 FROM pg_attrdef ad JOIN pg_class o ON o.oid = ad.adrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-           WHERE d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid AND xn.nspname = ANY ($1))`,
-    [Object.values(ROLLBACK_SCHEMA)],
-  );
-  checks.push({
-    check: 'no object outside the rollback copy depends on a legacy relation',
-    passed: dependents.rows.length === 0,
-    details: dependents.rows,
-  });
-  const sm = await c.query<{ version: string; dirty: boolean }>(
-    'SELECT version, dirty FROM public.schema_migrations',
-  );
-  checks.push({
-    check: 'schema_migrations is clean at 17',
-    passed: sm.rows.length === 1 && Number(sm.rows[0]!.version) === 17 && !sm.rows[0]!.dirty,
-    details: sm.rows,
-  });
-  // the rollback copy keeps its forward triggers, dormant (their functions log only in public/auth)
-  const liveForward = await captureThatCanFire(c, 'forward');
-  checks.push({
-    check: 'no forward capture can fire (none on a live relation, no row trigger on the copy)',
-    passed: liveForward.length === 0,
-    details: liveForward,
-  });
-  return checks;
+  const sm = x.migrations;
+  return [
+    { check: 'forward capture fully applied', passed: Number(x.backlog) === 0, details: { n: x.backlog } },
+    none('every v2 table is in place', x.missing),
+    none('shadow schemas are empty', x.leftover),
+    none('no invalid index', x.invalid),
+    none('every constraint validated', x.unvalidated),
+    none('no object outside the rollback copy depends on a legacy relation', x.dependents),
+    {
+      check: 'schema_migrations is clean at 17',
+      passed: sm.length === 1 && Number(sm[0]!.version) === 17 && !sm[0]!.dirty,
+      details: sm,
+    },
+    none('no forward capture can fire (none on a live relation, no row trigger on the copy)', x.forward),
+  ];
 }
