@@ -41,6 +41,15 @@ export function cutoverValidateStep(): Step<CutoverContext> {
   };
 }
 
+/** Catalogs whose rows belong to a relation (and the column naming it): part of the copy when it is. */
+const partOfCopy = [
+  ['pg_rewrite', 'ev_class'],
+  ['pg_constraint', 'conrelid'],
+  ['pg_trigger', 'tgrelid'],
+  ['pg_policy', 'polrelid'],
+  ['pg_attrdef', 'adrelid'],
+] as const;
+
 const rowsOf = (select: string) => `(SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') FROM (${select}) x)`;
 
 /**
@@ -80,21 +89,13 @@ export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition):
              AND NOT EXISTS (  -- objects that are themselves part of the rollback copy
                SELECT 1 FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace
                 WHERE d.classid = 'pg_class'::regclass AND o.oid = d.objid AND xn.nspname = ANY ($3::text[]))
-             AND NOT EXISTS (
-               SELECT 1 FROM pg_rewrite rw JOIN pg_class o ON o.oid = rw.ev_class JOIN pg_namespace xn ON xn.oid = o.relnamespace
-                WHERE d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid AND xn.nspname = ANY ($3::text[]))
-             AND NOT EXISTS (
-               SELECT 1 FROM pg_constraint k JOIN pg_class o ON o.oid = k.conrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-                WHERE d.classid = 'pg_constraint'::regclass AND k.oid = d.objid AND xn.nspname = ANY ($3::text[]))
-             AND NOT EXISTS (
-               SELECT 1 FROM pg_trigger tg JOIN pg_class o ON o.oid = tg.tgrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-                WHERE d.classid = 'pg_trigger'::regclass AND tg.oid = d.objid AND xn.nspname = ANY ($3::text[]))
-             AND NOT EXISTS (
-               SELECT 1 FROM pg_policy po JOIN pg_class o ON o.oid = po.polrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-                WHERE d.classid = 'pg_policy'::regclass AND po.oid = d.objid AND xn.nspname = ANY ($3::text[]))
-             AND NOT EXISTS (
-               SELECT 1 FROM pg_attrdef ad JOIN pg_class o ON o.oid = ad.adrelid JOIN pg_namespace xn ON xn.oid = o.relnamespace
-                WHERE d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid AND xn.nspname = ANY ($3::text[]))`,
+             ${partOfCopy
+               .map(
+                 ([cat, rel]) => `AND NOT EXISTS (
+               SELECT 1 FROM ${cat} x JOIN pg_class o ON o.oid = x.${rel} JOIN pg_namespace xn ON xn.oid = o.relnamespace
+                WHERE d.classid = '${cat}'::regclass AND x.oid = d.objid AND xn.nspname = ANY ($3::text[]))`,
+               )
+               .join('\n             ')}`,
        )} AS dependents,
        ${rowsOf('SELECT version, dirty FROM public.schema_migrations')} AS migrations,
        -- the rollback copy keeps its forward triggers, dormant (their functions log only in public/auth)
