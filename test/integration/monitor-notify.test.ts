@@ -78,10 +78,15 @@ describe('alerts through notification channels', () => {
       description: expect.stringContaining('waiting_locks'),
       alert: expect.objectContaining({ metric: 'waiting_locks', severity: 'critical', threshold: 0 }),
     });
-    const lines = readFileSync(file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    // only this storm's incident: a freshly cloned database may also raise a real alert of its own
+    // (a cold buffer cache is a critical buffer_cache_hit_ratio), delivered the same way
+    const linesOf = (id: number) =>
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.incident_id === id);
+    const lines = linesOf(n1.incident_id);
     expect(lines).toEqual([
       expect.objectContaining({ incident_id: n1.incident_id, incident_type: 'monitoring_alert' }),
     ]);
@@ -93,7 +98,7 @@ describe('alerts through notification channels', () => {
     expect(n2.result.delivered).toEqual([]);
     expect(n2.result.failed.map((f) => f.name)).toEqual(['broken']);
     expect(hooksFor(url, n1.incident_id)).toHaveLength(1);
-    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(linesOf(n1.incident_id)).toHaveLength(1);
 
     await withClient(url, async (c) => {
       const alerts = await c.query(
