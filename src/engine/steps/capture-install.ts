@@ -4,8 +4,16 @@
  * cutover moves it into public/auth (capture.ts), so the cutover's locks do no trigger DDL.
  */
 import type { Step } from '../../core/step.js';
+import type { Session } from '../../db/session.js';
 import { build, ident, sql } from '../../sql/sql.js';
-import { captureTriggerNames, dropCaptureSql, ensureCaptureFunctions, installCapture } from '../capture.js';
+import {
+  captureTriggerNames,
+  dropCaptureSql,
+  ensureCaptureFunctions,
+  installCapture,
+  installCaptures,
+} from '../capture.js';
+import type { EventSink } from '../events.js';
 import type { MappedTable } from '../mapping.js';
 import { legacyLiveOf, q, shadowOf } from '../names.js';
 import { setRunState } from '../state.js';
@@ -62,16 +70,7 @@ export function captureReverseStep(tables: MappedTable[]): Step<ConsolidateConte
       summary: `reverse capture on ${tables.length} shadow tables, dormant until the cutover moves them into public/auth (after the copy: a bulk load never builds their transition tables)`,
     }),
     async run(ctx) {
-      let created = 0;
-      for (const t of ctx.tables) {
-        const on = shadowOf(t.def);
-        if (
-          await installCapture(ctx.session, t, on, 'reverse', (attempt, waitMs) =>
-            ctx.emit({ type: 'retry', what: `reverse capture on ${on.schema}.${on.name}`, attempt, waitMs }),
-          )
-        )
-          created++;
-      }
+      const created = await installReverseOnShadow(ctx.session, ctx.tables, ctx.emit);
       return { tables: ctx.tables.length, created };
     },
     async undo(ctx) {
@@ -87,4 +86,16 @@ export function captureReverseStep(tables: MappedTable[]): Step<ConsolidateConte
       return { tables: ctx.tables.length };
     },
   };
+}
+
+/** Reverse capture on the shadow of every table (consolidate's capture:reverse, the cutover's check). */
+export function installReverseOnShadow(s: Session, tables: MappedTable[], emit: EventSink): Promise<number> {
+  return installCaptures(
+    s,
+    tables,
+    (t) => shadowOf(t.def),
+    'reverse',
+    (rel, attempt, waitMs) =>
+      emit({ type: 'retry', what: `reverse capture on ${rel.schema}.${rel.name}`, attempt, waitMs }),
+  );
 }

@@ -1,8 +1,8 @@
 /**
  * cutover:autovacuum — after the commit, autovacuum back on for every v2 table (the shadow ran
  * without it so no worker could hold a lock the cutover needs). Out of the locks: RESET of a
- * storage option takes SHARE UPDATE EXCLUSIVE, which no application read or write waits for. Owners and grants are not set here: cutover:carry
- * gives each v2 relation exactly legacy's owner and ACL (and column ACLs, RLS, policies…).
+ * storage option takes SHARE UPDATE EXCLUSIVE, which no application read or write waits for.
+ * Owners and grants are not set here: cutover:carry gives each v2 relation exactly legacy's owner and ACL (and column ACLs, RLS, policies…).
  */
 import type { Step } from '../../core/step.js';
 import { allTables } from '../build.js';

@@ -6,50 +6,34 @@
  * public/auth (capture.ts). After a rollback both are already there: nothing to do.
  */
 import type { Step } from '../../core/step.js';
-import { installCapture } from '../capture.js';
-import { legacyLiveOf, shadowOf } from '../names.js';
+import { installCaptures } from '../capture.js';
+import { legacyLiveOf } from '../names.js';
+import { installReverseOnShadow } from './capture-install.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
 
 export function cutoverCaptureReadyStep(): Step<CutoverContext> {
   return {
     id: 'cutover:capture-ready',
     phase: CUTOVER_PHASE,
-    // each table's triggers in their own short transaction (installCapture), outside the locked one
+    // each table lacking triggers gets them in its own short transaction, outside the locked one
     tx: 'none',
     describe: () => ({
       summary:
-        'before the locks: forward capture current on every legacy table, reverse capture created on every shadow table (dormant until it moves into public/auth: no trigger DDL under the locks)',
+        'before the locks: forward capture current on every legacy table, reverse capture on every shadow table (dormant until it moves into public/auth: no trigger DDL under the locks)',
     }),
     async run(ctx) {
-      let forward = 0;
-      let reverse = 0;
-      const onRetry = (what: string) => (attempt: number, waitMs: number) =>
-        ctx.emit({ type: 'retry', what, attempt, waitMs });
-      for (const t of ctx.present) {
-        const legacy = legacyLiveOf(t.def);
-        if (
-          await installCapture(
-            ctx.session,
-            t,
-            legacy,
-            'forward',
-            onRetry(`forward capture on ${t.def.legacy.name}`),
-          )
-        )
-          forward++;
-        const shadow = shadowOf(t.def);
-        if (
-          await installCapture(
-            ctx.session,
-            t,
-            shadow,
-            'reverse',
-            onRetry(`reverse capture on ${shadow.schema}.${shadow.name}`),
-          )
-        )
-          reverse++;
-      }
-      return { forwardReplaced: forward, reverseCreated: reverse };
+      const forwardReplaced = await installCaptures(
+        ctx.session,
+        ctx.present,
+        (t) => legacyLiveOf(t.def),
+        'forward',
+        (rel, attempt, waitMs) =>
+          ctx.emit({ type: 'retry', what: `forward capture on ${rel.schema}.${rel.name}`, attempt, waitMs }),
+      );
+      // normally made by consolidate (capture:reverse); a run that reached ready_for_cutover with
+      // an earlier version has none
+      const reverseCreated = await installReverseOnShadow(ctx.session, ctx.present, ctx.emit);
+      return { forwardReplaced, reverseCreated };
     },
   };
 }

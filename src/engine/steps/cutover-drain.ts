@@ -3,6 +3,8 @@ import type { Step } from '../../core/step.js';
 import { applyCaptureBatch } from '../reconcile.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
 
+const BATCH = 10000;
+
 export function cutoverDrainStep(): Step<CutoverContext> {
   return {
     id: 'cutover:drain',
@@ -14,13 +16,13 @@ export function cutoverDrainStep(): Step<CutoverContext> {
     }),
     async run(ctx) {
       for (;;) {
-        const n = await applyCaptureBatch(ctx.session.client, ctx.present, 'forward', 10000, {
+        const n = await applyCaptureBatch(ctx.session.client, ctx.present, 'forward', BATCH, {
           inTransaction: true,
           runId: ctx.runId,
         });
         ctx.attempt.drained += n;
         // a short batch drained the log: nothing new can arrive under the locks
-        if (n < 10000) return { drained: ctx.attempt.drained };
+        if (n < BATCH) return { drained: ctx.attempt.drained };
       }
     },
   };
