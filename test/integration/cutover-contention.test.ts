@@ -8,11 +8,13 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import { consolidate } from '../../src/engine/consolidate.js';
 import { cutover } from '../../src/engine/cutover.js';
 import { consolidationStatus } from '../../src/engine/status.js';
+import { contendedFirst } from '../../src/engine/steps/cutover-lock.js';
 import { verify } from '../../src/engine/verify.js';
 import { DfcError } from '../../src/errors.js';
 import { startContention } from '../../workload/contention.js';
@@ -105,5 +107,39 @@ describe('cutover under contention', () => {
     expect(cancelled.some((b) => b.ok && report.pids.includes(b.pid))).toBe(true);
     expect(report.errors['57014']).toBeGreaterThan(0);
     expect(skipped).toEqual([]);
+  });
+
+  it('locks the tables other sessions hold first, so the wait for them happens before anything is locked', async () => {
+    const url = await freshDatabase('legacy', 'lockorder');
+    const rels = ['users', 'campaigns', 'personas', 'generated_domains'].map((name) => ({
+      schema: name === 'users' ? 'auth' : 'public',
+      name,
+    }));
+    const reader = new pg.Client({ connectionString: url });
+    const writer = new pg.Client({ connectionString: url });
+    await reader.connect();
+    await writer.connect();
+    try {
+      await withClient(url, async (c) => {
+        // nobody holds anything: the order given
+        expect(await contendedFirst(c, rels)).toEqual(rels);
+        // a reader on generated_domains, a reader and a writer on personas: personas (2 holders), then generated_domains
+        await reader.query('BEGIN');
+        await reader.query('SELECT count(*) FROM public.generated_domains');
+        await reader.query('SELECT count(*) FROM public.personas');
+        await writer.query('BEGIN');
+        await writer.query("UPDATE public.personas SET name = name WHERE id = '00000000-0000-0000-0000-000000000000'");
+        const order = await contendedFirst(c, rels);
+        expect(order.map((r) => r.name)).toEqual(['personas', 'generated_domains', 'users', 'campaigns']);
+        // its own session's locks do not count
+        await c.query('BEGIN');
+        await c.query('LOCK TABLE auth.users IN ACCESS SHARE MODE');
+        expect((await contendedFirst(c, rels)).map((r) => r.name)).toEqual(order.map((r) => r.name));
+        await c.query('ROLLBACK');
+      });
+    } finally {
+      await reader.end();
+      await writer.end();
+    }
   });
 });

@@ -8,7 +8,7 @@ import type { Step, StepDetails } from '../../core/step.js';
 import { build, ident, sql } from '../../sql/sql.js';
 import { SHADOW_SCHEMA } from '../names.js';
 import { relOf } from '../rollback-points.js';
-import { lockSql } from './cutover-lock.js';
+import { contendedFirst, lockSql } from './cutover-lock.js';
 import { moveSql } from './cutover-move.js';
 import { freshRollbackAttempt, ROLLBACK_PHASE, type RollbackContext } from './rollback-context.js';
 
@@ -22,13 +22,13 @@ export function rollbackLockStep(
     phase: ROLLBACK_PHASE,
     tx: 'cutover-locks',
     describe: () => ({
-      summary: `BEGIN; lock_timeout and statement_timeout = the lock timeout; LOCK ${count} relations (v2 tables, the v2 views and the copy) IN ACCESS EXCLUSIVE MODE (retried with backoff on timeout); v2 materialized views to the shadow schemas`,
+      summary: `BEGIN; lock_timeout and statement_timeout = the lock timeout; LOCK ${count} relations (v2 tables, the v2 views and the copy; those other sessions hold right now first) IN ACCESS EXCLUSIVE MODE (retried with backoff on timeout); v2 materialized views to the shadow schemas`,
     }),
     async run(ctx) {
       const c = ctx.session.client;
       ctx.attempt = freshRollbackAttempt();
       await ctx.session.setLocalTimeouts(ctx.lockTimeoutMs, ctx.lockTimeoutMs);
-      await c.query(lockSql(ctx.toLock));
+      await c.query(lockSql(await contendedFirst(c, ctx.toLock)));
       ctx.attempt.lockedAt = Date.now();
       await ctx.session.setLocalTimeouts(ctx.lockTimeoutMs, ctx.session.policy.statementTimeoutMs);
       const checked = await underLock?.(ctx);
