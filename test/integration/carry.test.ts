@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
 import { consolidate } from '../../src/engine/consolidate.js';
 import { cutover } from '../../src/engine/cutover.js';
-import { assertSamePrivileges, privilegeMatrix } from '../../src/engine/privileges.js';
+import { assertSamePrivileges, diffMatrices, privilegeMatrix } from '../../src/engine/privileges.js';
 import { DfcError } from '../../src/errors.js';
 import { catalogChecksum, dataChecksums } from '../helpers/checksums.js';
 import { freshDatabase } from '../helpers/db.js';
@@ -273,6 +273,31 @@ describe('the in-transaction privilege check', () => {
       await expect(
         assertSamePrivileges(after, await privilegeMatrix(c, undefined, undefined, before.roles)),
       ).resolves.toBeUndefined();
+    });
+  });
+
+  it('examines a predefined role where an ACL names it: a grant to pg_monitor lost or gained is a difference', async () => {
+    const url = await freshDatabase('legacy', 'privp');
+    await withClient(url, async (c) => {
+      const none = await privilegeMatrix(c);
+      // no ACL names a predefined role: only the database's own roles are examined
+      expect(none.roles.some((r) => r.startsWith('pg_'))).toBe(false);
+      await c.query('GRANT SELECT ON public.campaigns TO pg_monitor');
+      const granted = await privilegeMatrix(c);
+      expect(granted.roles).toContain('pg_monitor');
+      // newly named: every fact of the role is new (what PUBLIC gives it included), the grant among them
+      const gained = diffMatrices(none, await privilegeMatrix(c, undefined, undefined, none.roles));
+      expect(gained).toContainEqual({
+        object: 'rel public.campaigns',
+        fact: 'pg_monitor SELECT',
+        before: false,
+        after: true,
+      });
+      expect(gained.every((d) => d.fact.startsWith('pg_monitor ') && d.after)).toBe(true);
+      await c.query('REVOKE SELECT ON public.campaigns FROM pg_monitor');
+      expect(diffMatrices(granted, await privilegeMatrix(c, undefined, undefined, granted.roles))).toEqual([
+        { object: 'rel public.campaigns', fact: 'pg_monitor SELECT', before: true, after: false },
+      ]);
     });
   });
 });
