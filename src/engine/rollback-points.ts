@@ -112,40 +112,48 @@ const liveSchemaOf = (schema: string): 'public' | 'auth' =>
   DF_SCHEMAS.find((s) => SHADOW_SCHEMA[s] === schema || ROLLBACK_SCHEMA[s] === schema || s === schema)!;
 
 /**
- * Record the rollback point of the cutover running in this transaction (call it under the
- * cutover's locks, before the moves). Any older open point is superseded.
- *
- * @example
- *   await recordRollbackPoint(c, runId, present); // INSERT INTO consolidation.rollback_points ...
+ * What a rollback point records of the catalog: the relations that move in (the shadow) and out
+ * (the live relations a shadow relation replaces), and the legacy functions. Read before the
+ * cutover's locks with its surface (cutover-surface.ts) and proved under them by the same
+ * fingerprint (pg_class of the live and shadow schemas, pg_proc and function comments of the live
+ * ones): under the locks only the INSERT runs. The rollback schemas are not read: the cutover
+ * empties them under the locks and moves into them only what this lists as moving out.
  */
-export async function recordRollbackPoint(
-  c: pg.ClientBase,
-  runId: string,
-  present: MappedTable[],
-): Promise<string> {
-  // under the locks, so few round trips: what moves in (the shadow) and what moves out (live
-  // relations a shadow relation replaces, and what the cutover already moved: materialized views
-  // go to the rollback schemas before this runs) in one query
+export async function readPointCatalog(c: pg.ClientBase): Promise<PointDetails> {
   const rels = await c.query<{ side: 'in' | 'out'; schema: string; name: string; kind: string }>(
     `WITH rel AS (
        SELECT n.nspname AS schema, cl.relname AS name, cl.relkind::text AS kind,
               (SELECT m.live FROM unnest($1::text[], $2::text[]) AS m(shadow, live) WHERE m.shadow = n.nspname) AS from_shadow
          FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
-        WHERE cl.relkind IN ('r','p','v','m') AND n.nspname = ANY ($1::text[] || $2::text[] || $3::text[]))
+        WHERE cl.relkind IN ('r','p','v','m') AND n.nspname = ANY ($1::text[] || $2::text[]))
      SELECT 'in' AS side, schema, name, kind FROM rel WHERE from_shadow IS NOT NULL
      UNION ALL
      SELECT 'out', schema, name, kind FROM rel
-      WHERE schema = ANY ($3::text[])
-         OR (schema = ANY ($2::text[]) AND EXISTS (SELECT 1 FROM rel s WHERE s.from_shadow = rel.schema AND s.name = rel.name))
+      WHERE schema = ANY ($2::text[]) AND EXISTS (SELECT 1 FROM rel s WHERE s.from_shadow = rel.schema AND s.name = rel.name)
      ORDER BY 1, 2, 3`,
-    [DF_SCHEMAS.map((s) => SHADOW_SCHEMA[s]), [...DF_SCHEMAS], Object.values(ROLLBACK_SCHEMA)],
+    [DF_SCHEMAS.map((s) => SHADOW_SCHEMA[s]), [...DF_SCHEMAS]],
   );
   const side = (x: 'in' | 'out') =>
     rels.rows
       .filter((r) => r.side === x)
       .map((r) => ({ schema: liveSchemaOf(r.schema), name: r.name, kind: r.kind }));
-  const movedIn = side('in');
-  const movedOut = side('out');
+  return { movedIn: side('in'), movedOut: side('out'), functions: await currentFunctions(c) };
+}
+
+/**
+ * Record the rollback point of the cutover running in this transaction (call it under the
+ * cutover's locks, before the moves), from `details` read by readPointCatalog (before the locks,
+ * proved by the surface fingerprint). Any older open point is superseded.
+ *
+ * @example
+ *   await recordRollbackPoint(c, runId, present, details); // INSERT INTO consolidation.rollback_points ...
+ */
+export async function recordRollbackPoint(
+  c: pg.ClientBase,
+  runId: string,
+  present: MappedTable[],
+  details: PointDetails,
+): Promise<string> {
   const tables: PointTable[] = present.map((t) => ({
     table: t.captureName.forward,
     reverse: t.captureName.reverse,
@@ -153,7 +161,6 @@ export async function recordRollbackPoint(
     copy: q(legacyRollbackOf(t.def)),
     compare_sql: compareSql(t, legacyRollbackOf(t.def), liveOf(t.def)),
   }));
-  const details: PointDetails = { movedIn, movedOut, functions: await currentFunctions(c) };
   // one statement: older open points superseded, the new one inserted, and the run's record of the
   // legacy function bodies (engine_runs.legacy_functions) taken from the same read
   const r = await c.query<{ id: string }>(

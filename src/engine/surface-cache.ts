@@ -15,8 +15,9 @@
  * - pg_policy, pg_trigger (not dfc's own capture triggers: cutover moves them itself),
  *   pg_rewrite on them and of every view that depends on them (pg_depend: a new view of another
  *   application), foreign keys pointing at them (pg_constraint), pg_publication_rel, pg_publication;
- * - the matrix's global inputs: functions of the live schemas (owner, ACL), pg_default_acl,
- *   roles (name, superuser, inherit) and memberships.
+ * - the matrix's global inputs: functions of the live schemas (owner, ACL, definition; their
+ *   comments: the rollback point keeps them), pg_default_acl, roles (name, superuser, inherit)
+ *   and memberships.
  * Locks do the rest: GRANT, REVOKE, CREATE POLICY/TRIGGER/RULE, COMMENT, ALTER TABLE and a new
  * view or foreign key all wait for the ACCESS EXCLUSIVE locks the cutover holds, so nothing on
  * those relations changes between the fingerprint under the lock and the COMMIT. ALTER DEFAULT
@@ -60,6 +61,9 @@ SELECT md5(concat_ws(E'\\n',
   (SELECT string_agg(p.oid || ':' || p.xmin, ',' ORDER BY p.oid) FROM pg_publication p),
   (SELECT string_agg(p.oid || ':' || p.xmin, ',' ORDER BY p.oid)
      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY (${list(live)})),
+  (SELECT string_agg(d.objoid || ':' || d.xmin, ',' ORDER BY d.objoid) FROM pg_description d
+     JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = ANY (${list(live)})),
   (SELECT string_agg(d.oid || ':' || d.xmin, ',' ORDER BY d.oid) FROM pg_default_acl d),
   (SELECT string_agg(concat_ws(',', r.oid, r.rolname, r.rolsuper, r.rolinherit), ';' ORDER BY r.oid) FROM pg_roles r),
   (SELECT string_agg(m::text, ';' ORDER BY m::text) FROM pg_auth_members m)

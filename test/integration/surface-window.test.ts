@@ -87,7 +87,12 @@ async function ready(prefix: string) {
 }
 
 /** Cut over holding at `hold`; when the hold starts another session commits the window's changes. */
-async function cutoverWithWindow(url: string, role: string, hold: Pick<Faults, 'holdAfter' | 'holdBefore'>) {
+async function cutoverWithWindow(
+  url: string,
+  role: string,
+  hold: Pick<Faults, 'holdAfter' | 'holdBefore'>,
+  changes = windowChanges(role),
+) {
   const events: EngineEvent[] = [];
   let committed: Promise<unknown> | undefined;
   const co = await cutover(url, {
@@ -97,7 +102,7 @@ async function cutoverWithWindow(url: string, role: string, hold: Pick<Faults, '
       ...hold,
       holdMs: 1500,
       onHold: () => {
-        committed ??= withClient(url, (c) => c.query(windowChanges(role)));
+        committed ??= withClient(url, (c) => c.query(changes));
       },
     },
   });
@@ -123,6 +128,26 @@ describe('surface read before the cutover locks', () => {
         `%${role}%`,
       ]);
       expect(d.rows[0].n).toBe(1);
+    });
+  });
+
+  it('a function comment made right before the LOCK is seen, and the rollback point keeps it', async () => {
+    const { url, role } = await ready('surffn');
+    const r = await cutoverWithWindow(
+      url,
+      role,
+      { holdBefore: 'cutover:lock' },
+      `COMMENT ON FUNCTION public.trigger_set_timestamp() IS 'window function comment'`,
+    );
+    // only pg_description changed: the fingerprint covers function comments (the point is read with the surface)
+    expect(r.source).toBe('read under the lock');
+    await withClient(url, async (c) => {
+      const p = await c.query(
+        `SELECT f->>'comment' AS comment FROM consolidation.rollback_points, jsonb_array_elements(details->'functions') f
+          WHERE rollback_point_id = $1 AND f->>'signature' = 'public.trigger_set_timestamp()'`,
+        [r.co.rollbackPoint],
+      );
+      expect(p.rows).toEqual([{ comment: 'window function comment' }]);
     });
   });
 

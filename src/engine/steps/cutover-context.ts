@@ -12,6 +12,7 @@ import type { QuarantineReport } from '../late-rows.js';
 import type { MappedTable } from '../mapping.js';
 import type { Rel } from '../names.js';
 import type { PrivilegeMatrix } from '../privileges.js';
+import type { PointDetails } from '../rollback-points.js';
 import type { SessionReset, TypeChange } from '../sessions.js';
 import type { BlockerWatch } from './cutover-blockers.js';
 
@@ -31,6 +32,8 @@ export interface CutoverAttempt {
   lockedAtDb: string;
   privilegesBefore?: PrivilegeMatrix;
   surface?: Surface;
+  /** what the rollback point records of the catalog (read with the surface) */
+  pointCatalog?: PointDetails;
   drained: number;
   rollbackPoint: string;
   typeChanges: TypeChange[];

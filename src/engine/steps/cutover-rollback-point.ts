@@ -10,10 +10,15 @@ export function cutoverRollbackPointStep(): Step<CutoverContext> {
     tx: 'cutover-locks',
     describe: () => ({
       summary:
-        'record the rollback point (what moves in and out, the legacy functions, per-table comparison statements); older open points superseded',
+        'record the rollback point (what moves in and out and the legacy functions, read with the surface before the locks; per-table comparison statements); older open points superseded — one statement',
     }),
     async run(ctx) {
-      ctx.attempt.rollbackPoint = await recordRollbackPoint(ctx.session.client, ctx.runId, ctx.present);
+      ctx.attempt.rollbackPoint = await recordRollbackPoint(
+        ctx.session.client,
+        ctx.runId,
+        ctx.present,
+        ctx.attempt.pointCatalog!,
+      );
       return { rollbackPoint: ctx.attempt.rollbackPoint };
     },
   };

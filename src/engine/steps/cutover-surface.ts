@@ -11,6 +11,7 @@ import type { Step } from '../../core/step.js';
 import { readSurface, type Surface } from '../carry.js';
 import { DF_SCHEMAS, SHADOW_SCHEMA } from '../names.js';
 import { type PrivilegeMatrix, privilegeMatrix } from '../privileges.js';
+import { type PointDetails, readPointCatalog } from '../rollback-points.js';
 import { columnTypeChanges, type TypeChange } from '../sessions.js';
 import { SurfaceCache } from '../surface-cache.js';
 import { CUTOVER_PHASE, type CutoverContext } from './cutover-context.js';
@@ -20,6 +21,8 @@ interface ForwardSurface {
   surface: Surface;
   /** legacy column types vs v2 (pg_attribute types are in the fingerprint) */
   typeChanges: TypeChange[];
+  /** what the rollback point records of the catalog */
+  pointCatalog: PointDetails;
 }
 
 export interface CutoverSurfaceSteps {
@@ -43,6 +46,7 @@ export function cutoverSurfaceSteps(): CutoverSurfaceSteps {
           ctx.present.map((t) => t.captureName.forward),
         ),
         typeChanges: await columnTypeChanges(c, ctx.v2),
+        pointCatalog: await readPointCatalog(c),
       }),
     );
     return cache;
@@ -78,6 +82,7 @@ export function cutoverSurfaceSteps(): CutoverSurfaceSteps {
         ctx.attempt.privilegesBefore = s.privilegesBefore;
         ctx.attempt.surface = s.surface;
         ctx.attempt.typeChanges = s.typeChanges;
+        ctx.attempt.pointCatalog = s.pointCatalog;
         return { source: cached.source, roles: s.privilegesBefore.roles.length };
       },
     },
