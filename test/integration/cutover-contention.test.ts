@@ -128,7 +128,9 @@ describe('cutover under contention', () => {
         await reader.query('SELECT count(*) FROM public.generated_domains');
         await reader.query('SELECT count(*) FROM public.personas');
         await writer.query('BEGIN');
-        await writer.query("UPDATE public.personas SET name = name WHERE id = '00000000-0000-0000-0000-000000000000'");
+        await writer.query(
+          "UPDATE public.personas SET name = name WHERE id = '00000000-0000-0000-0000-000000000000'",
+        );
         const order = await contendedFirst(c, rels);
         expect(order.map((r) => r.name)).toEqual(['personas', 'generated_domains', 'users', 'campaigns']);
         // its own session's locks do not count
