@@ -363,9 +363,12 @@ export async function applySurface(
                     aclexplode(x.acl) a WHERE a.grantee <> cl.relowner) AS grantees,
             cl.relrowsecurity AS rls, cl.relforcerowsecurity AS "forceRls",
             (SELECT jsonb_agg(a.attname) FROM pg_attribute a WHERE a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
-            obj_description(cl.oid, 'pg_class') IS NOT NULL AS commented,
+            -- pg_description directly: obj_/col_description are SQL functions run per call (under the
+            -- locks, ~300 columns made them 3.5 ms of this query's 6.3)
+            EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = cl.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0) AS commented,
             (SELECT jsonb_agg(a.attname) FROM pg_attribute a
-              WHERE a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped AND col_description(cl.oid, a.attnum) IS NULL) AS uncommented
+              WHERE a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
+                AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = cl.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum)) AS uncommented
        FROM unnest($1::text[]) WITH ORDINALITY AS x(name, i) LEFT JOIN pg_class cl ON cl.oid = to_regclass(x.name)
       ORDER BY x.i`,
     [s.rels.map((r) => qn(r.schema, r.name))],

@@ -50,6 +50,18 @@ const partOfCopy = [
   ['pg_attrdef', 'adrelid'],
 ] as const;
 
+/**
+ * SQL: the relation a dependency's object `d.objid` belongs to (itself for a relation), NULL for an
+ * object of no relation. A CASE of one index lookup by oid per row: as one anti-join per catalog
+ * (each sorted whole) this was 6 ms of the validation under the locks at 100k.
+ */
+const copyRelationOf = (d: string) =>
+  `CASE ${d}.classid WHEN 'pg_class'::regclass THEN ${d}.objid ${partOfCopy
+    .map(
+      ([cat, rel]) => `WHEN '${cat}'::regclass THEN (SELECT x.${rel} FROM ${cat} x WHERE x.oid = ${d}.objid)`,
+    )
+    .join(' ')} END`;
+
 const rowsOf = (select: string) => `(SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') FROM (${select}) x)`;
 
 /**
@@ -86,16 +98,8 @@ export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition):
          `SELECT DISTINCT d.classid::regclass::text AS kind, d.objid, ref.relname AS legacy_relation
             FROM pg_depend d JOIN pg_class ref ON ref.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
            WHERE d.refclassid = 'pg_class'::regclass AND rn.nspname = ANY ($3::text[]) AND d.deptype IN ('n','a')
-             AND NOT EXISTS (  -- objects that are themselves part of the rollback copy
-               SELECT 1 FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace
-                WHERE d.classid = 'pg_class'::regclass AND o.oid = d.objid AND xn.nspname = ANY ($3::text[]))
-             ${partOfCopy
-               .map(
-                 ([cat, rel]) => `AND NOT EXISTS (
-               SELECT 1 FROM ${cat} x JOIN pg_class o ON o.oid = x.${rel} JOIN pg_namespace xn ON xn.oid = o.relnamespace
-                WHERE d.classid = '${cat}'::regclass AND x.oid = d.objid AND xn.nspname = ANY ($3::text[]))`,
-               )
-               .join('\n             ')}`,
+             AND NOT coalesce(${copyRelationOf('d')} IN (
+               SELECT o.oid FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace WHERE xn.nspname = ANY ($3::text[])), false)`,
        )} AS dependents,
        ${rowsOf('SELECT version, dirty FROM public.schema_migrations')} AS migrations,
        -- the rollback copy keeps its forward triggers, dormant (their functions log only in public/auth)
