@@ -2,24 +2,28 @@
  * The validation inside the cutover transaction, on a database really cut over: every check passes
  * there, and "nothing outside the rollback copy depends on a legacy relation" names each outside
  * object that does (a view, a foreign key, a column default) while the copy's own constraints,
- * triggers, rules and defaults are not reported.
+ * triggers, rules and defaults are not reported. The rollback's validation, the same way round:
+ * it passes after a real rollback and names a live view still reading a v2 table in the shadow.
  */
 import { describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db/connection.js';
-import { consolidate } from '../../src/engine/consolidate.js';
+import { consolidate, mappedTables } from '../../src/engine/consolidate.js';
 import { cutover, validateInTransaction } from '../../src/engine/cutover.js';
+import { executeRollback } from '../../src/engine/rollback.js';
+import { pointMappedTables, readRollbackPoint } from '../../src/engine/rollback-points.js';
+import { validateRollback } from '../../src/engine/steps/rollback-validate.js';
 import { V2 } from '../../src/schema/v2/index.js';
 import { seedDatabase } from '../../workload/seed.js';
 import { freshDatabase } from '../helpers/db.js';
 
 const DEPENDENTS = 'no object outside the rollback copy depends on a legacy relation';
 
-describe('cutover:validate', () => {
-  it('passes on a cut-over database and names every outside object that still points at the rollback copy', async () => {
+describe('cutover:validate and rollback:validate', () => {
+  it('pass after a real cutover and rollback, and name every outside object still pointing at the other side', async () => {
     const url = await freshDatabase('legacy', 'coval');
     await seedDatabase(url, { domains: 300, seed: 8 });
     await consolidate(url, { batchSize: 1000 });
-    await cutover(url);
+    const co = await cutover(url);
     await withClient(url, async (c) => {
       const clean = await validateInTransaction(c, V2);
       expect(clean.filter((x) => !x.passed)).toEqual([]);
@@ -62,6 +66,29 @@ describe('cutover:validate', () => {
         );
         // every other check still passes
         expect(dirty.filter((x) => !x.passed).map((x) => x.check)).toEqual([DEPENDENTS]);
+      } finally {
+        await c.query('ROLLBACK');
+      }
+    });
+
+    await executeRollback(url, co.rollbackPoint, { reason: 'validation test' });
+    await withClient(url, async (c) => {
+      const point = await readRollbackPoint(c, co.rollbackPoint);
+      const tables = pointMappedTables(point, mappedTables(V2));
+      const clean = await validateRollback(c, point, tables);
+      expect(clean.filter((x) => !x.passed)).toEqual([]);
+      expect(clean).toHaveLength(9);
+      await c.query('BEGIN');
+      try {
+        await c.query('CREATE VIEW public.v2_campaigns AS SELECT id FROM dfc_shadow_public.campaigns');
+        const dirty = await validateRollback(c, point, tables);
+        expect(dirty.filter((x) => !x.passed)).toEqual([
+          {
+            check: 'no live object depends on a v2 relation',
+            passed: false,
+            details: [expect.objectContaining({ kind: 'pg_rewrite', v2_relation: 'campaigns' })],
+          },
+        ]);
       } finally {
         await c.query('ROLLBACK');
       }

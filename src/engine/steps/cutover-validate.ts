@@ -41,8 +41,8 @@ export function cutoverValidateStep(): Step<CutoverContext> {
   };
 }
 
-/** Catalogs whose rows belong to a relation (and the column naming it): part of the copy when it is. */
-const partOfCopy = [
+/** Catalogs whose rows belong to a relation (and the column naming it): part of a relation's set when it is. */
+const partOfRelation = [
   ['pg_rewrite', 'ev_class'],
   ['pg_constraint', 'conrelid'],
   ['pg_trigger', 'tgrelid'],
@@ -51,18 +51,25 @@ const partOfCopy = [
 ] as const;
 
 /**
- * SQL: the relation a dependency's object `d.objid` belongs to (itself for a relation), NULL for an
- * object of no relation. A CASE of one index lookup by oid per row: as one anti-join per catalog
- * (each sorted whole) this was 6 ms of the validation under the locks at 100k.
+ * SQL (columns kind, objid and `as`, the relation's name): every object depending on a relation in the schemas
+ * `schemas` (an SQL text[] expression) that is not itself one of them or part of one — a view, a
+ * foreign key, a trigger, a policy or a column default outside. The cutover asks it of the
+ * rollback copy, the rollback of the shadow. The relation each dependency belongs to is one index
+ * lookup by oid (as one sorted anti-join per catalog this was 6 ms under the locks at 100k).
  */
-const copyRelationOf = (d: string) =>
-  `CASE ${d}.classid WHEN 'pg_class'::regclass THEN ${d}.objid ${partOfCopy
-    .map(
-      ([cat, rel]) => `WHEN '${cat}'::regclass THEN (SELECT x.${rel} FROM ${cat} x WHERE x.oid = ${d}.objid)`,
-    )
+export function dependentsOutsideSql(schemas: string, as: 'legacy_relation' | 'v2_relation'): string {
+  const relationOf = `CASE d.classid WHEN 'pg_class'::regclass THEN d.objid ${partOfRelation
+    .map(([cat, rel]) => `WHEN '${cat}'::regclass THEN (SELECT x.${rel} FROM ${cat} x WHERE x.oid = d.objid)`)
     .join(' ')} END`;
+  return `SELECT DISTINCT d.classid::regclass::text AS kind, d.objid, ref.relname AS ${as}
+            FROM pg_depend d JOIN pg_class ref ON ref.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
+           WHERE d.refclassid = 'pg_class'::regclass AND rn.nspname = ANY (${schemas}) AND d.deptype IN ('n','a')
+             AND NOT coalesce(${relationOf} IN (
+               SELECT o.oid FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace WHERE xn.nspname = ANY (${schemas})), false)`;
+}
 
-const rowsOf = (select: string) => `(SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') FROM (${select}) x)`;
+export const rowsOf = (select: string) =>
+  `(SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') FROM (${select}) x)`;
 
 /**
  * Checks run inside the cutover transaction; cheap and independent of table size, and read in one
@@ -94,13 +101,7 @@ export async function validateInTransaction(c: pg.ClientBase, v2: V2Definition):
            WHERE n.nspname IN ('public','auth') AND NOT k.convalidated`,
        )} AS unvalidated,
        -- nothing outside the rollback copy may still point at a legacy relation (views, FKs, triggers of other objects)
-       ${rowsOf(
-         `SELECT DISTINCT d.classid::regclass::text AS kind, d.objid, ref.relname AS legacy_relation
-            FROM pg_depend d JOIN pg_class ref ON ref.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = ref.relnamespace
-           WHERE d.refclassid = 'pg_class'::regclass AND rn.nspname = ANY ($3::text[]) AND d.deptype IN ('n','a')
-             AND NOT coalesce(${copyRelationOf('d')} IN (
-               SELECT o.oid FROM pg_class o JOIN pg_namespace xn ON xn.oid = o.relnamespace WHERE xn.nspname = ANY ($3::text[])), false)`,
-       )} AS dependents,
+       ${rowsOf(dependentsOutsideSql('$3::text[]', 'legacy_relation'))} AS dependents,
        ${rowsOf('SELECT version, dirty FROM public.schema_migrations')} AS migrations,
        -- the rollback copy keeps its forward triggers, dormant (their functions log only in public/auth)
        ${rowsOf(captureThatCanFireSql('forward'))} AS forward`,
