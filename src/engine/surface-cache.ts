@@ -36,6 +36,12 @@ import type { EventSink } from './events.js';
  * keeps the raw xmin; VACUUM/ANALYZE update pg_class statistics in place, xmin unchanged, and those
  * are nothing the surface reads). Cheaper than rendering the rows (a view's rule is a large node tree).
  */
+/**
+ * A subquery the planner keeps apart (OFFSET 0), so per relation it is an index lookup instead of a
+ * hash join over the whole catalog (pg_attribute: 2.3 → 1.3 ms of the fingerprint under the locks).
+ */
+const byIndex = (select: string) => `${select} OFFSET 0`;
+
 const fingerprintSql = (schemas: readonly string[], live: readonly string[]) => {
   const list = (xs: readonly string[]) => `ARRAY[${xs.map(quoteLiteral).join(', ')}]::text[]`;
   return `
@@ -47,9 +53,9 @@ SELECT md5(concat_ws(E'\\n',
   (SELECT string_agg(cl.oid || ':' || cl.xmin || ':' || coalesce(t.xmin::text, ''), ',' ORDER BY cl.oid)
      FROM rels JOIN pg_class cl ON cl.oid = rels.oid LEFT JOIN pg_class t ON t.oid = cl.reltoastrelid),
   (SELECT string_agg(a.attrelid || '.' || a.attnum || ':' || a.xmin, ',' ORDER BY a.attrelid, a.attnum)
-     FROM rels JOIN pg_attribute a ON a.attrelid = rels.oid WHERE a.attnum > 0),
+     FROM rels, LATERAL (${byIndex('SELECT a.attrelid, a.attnum, a.xmin FROM pg_attribute a WHERE a.attrelid = rels.oid AND a.attnum > 0')}) a),
   (SELECT string_agg(d.objoid || '.' || d.objsubid || ':' || d.xmin, ',' ORDER BY d.objoid, d.objsubid)
-     FROM rels JOIN pg_description d ON d.objoid = rels.oid AND d.classoid = 'pg_class'::regclass),
+     FROM rels, LATERAL (${byIndex(`SELECT d.objoid, d.objsubid, d.xmin FROM pg_description d WHERE d.objoid = rels.oid AND d.classoid = 'pg_class'::regclass`)}) d),
   (SELECT string_agg(p.oid || ':' || p.xmin, ',' ORDER BY p.oid) FROM rels JOIN pg_policy p ON p.polrelid = rels.oid),
   (SELECT string_agg(t.oid || ':' || t.xmin, ',' ORDER BY t.oid) FROM rels JOIN pg_trigger t ON t.tgrelid = rels.oid
      JOIN pg_proc f ON f.oid = t.tgfoid JOIN pg_namespace fn ON fn.oid = f.pronamespace
