@@ -3,7 +3,8 @@
  * traffic at a fixed rate, measured in one run:
  *   - `rollback execute` wall time (checks, drain, lock, swap, validation, commit) and lock-hold time;
  *   - the pre-lock row comparison alone (what --skip-checksums saves);
- *   - the application's longest write in the rollback phase vs the lock timeout (goal ≤ 1.5×);
+ *   - the application's longest write in the rollback phase, and the longest of the ops slower then
+ *     than ever on v2 before it (the stall), vs the lock timeout (goal ≤ 1.5×; bench/stall.ts);
  *   - the second cutover (roll forward, no new copy) lock time;
  *   - ledger verify on legacy after the rollback.
  * With --contention (default on) two sessions keep 300 ms read transactions open on campaigns and
@@ -25,6 +26,7 @@ import { startContention } from '../workload/contention.js';
 import { verifyLedger } from '../workload/ledger.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
+import { describeStall, phaseStall } from './stall.js';
 
 const { values } = parseArgs({
   options: {
@@ -96,14 +98,15 @@ for (const n of String(values.domains).split(',').map(Number)) {
     `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, lock timeout ${lockTimeoutMs} ms, ${contended ? 'contention 2 × 300 ms readers during the rollback' : 'no contention'}, load ${loadavg()}\n`,
   );
   const r = await runOne(serverUrl, n, rate, lockTimeoutMs, contended);
-  const stall = r.report.perPhase.rollback?.writes.max ?? 0;
+  // the application is on v2 before the rollback: its ops' range there is the baseline
+  const stalls = phaseStall(r.report, 'rollback', ['v2']);
   process.stdout.write(
     `${[
       `rollback test (drain + checks + checksums):  ${r.testSeconds.toFixed(2)} s (${r.dry.valid ? 'valid' : 'NOT valid'})`,
       `rollback execute wall time:                  ${r.rb.wallSeconds.toFixed(2)} s (${r.rb.attempts} attempt(s))`,
       `rollback lock held:                          ${r.rb.lockHeldMs} ms`,
       `reverse changes applied before / under lock: ${r.rb.drainedBeforeLock} / ${r.rb.drainedUnderLock}`,
-      `longest write during rollback:               ${stall.toFixed(1)} ms (${(stall / lockTimeoutMs).toFixed(2)}× the lock timeout)`,
+      ...describeStall(stalls, lockTimeoutMs, 'rollback'),
       `cutover again (no new copy) lock held:       ${r.again.lockHeldMs} ms`,
       ...(r.held
         ? [
@@ -119,7 +122,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
     ].join('\n')}\n`,
   );
   rows.push(
-    `${n.toLocaleString('en').padStart(10)} domains: rollback ${r.rb.wallSeconds.toFixed(2)} s wall, lock ${r.rb.lockHeldMs} ms, longest write ${stall.toFixed(0)} ms; test ${r.testSeconds.toFixed(2)} s`,
+    `${n.toLocaleString('en').padStart(10)} domains: rollback ${r.rb.wallSeconds.toFixed(2)} s wall, lock ${r.rb.lockHeldMs} ms, stall ${stalls.stall?.ms.toFixed(0) ?? 0} ms (longest write ${stalls.longest?.ms.toFixed(0) ?? 0} ms ${stalls.longest?.op ?? ''}); test ${r.testSeconds.toFixed(2)} s`,
   );
 }
 process.stdout.write(`\nside by side:\n${rows.join('\n')}\n`);

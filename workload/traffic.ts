@@ -61,6 +61,8 @@ export interface PhaseReport {
   writes: LatencyStats;
   failedWrites: number;
   failedReads: number;
+  /** the slowest write of each op in the phase (ms): tells a lock stall from an op slow by itself */
+  writeMaxByOp: Record<string, number>;
 }
 
 export interface FailureRecord {
@@ -182,6 +184,7 @@ async function openClient(url: string, lockTimeoutMs?: number): Promise<pg.Clien
 
 interface Sample {
   phase: number;
+  op: string;
   kind: 'read' | 'write';
   ms: number;
 }
@@ -357,7 +360,7 @@ async function run(
     }
     const ms = performance.now() - started;
     counts.maxMs = Math.max(counts.maxMs, round(ms));
-    samples.push({ phase, kind: op.kind, ms });
+    samples.push({ phase, op: op.name, kind: op.kind, ms });
     recent.push(ms);
     if (ok) counts.ok += 1;
     else {
@@ -467,7 +470,11 @@ async function run(
       writes: latencyStats(s.filter((x) => x.kind === 'write').map((x) => x.ms)),
       failedReads: f.reduce((a, b) => a + b.reads, 0),
       failedWrites: f.reduce((a, b) => a + b.writes, 0),
+      writeMaxByOp: {},
     };
+    for (const x of s)
+      if (x.kind === 'write')
+        perPhase[name].writeMaxByOp[x.op] = Math.max(perPhase[name].writeMaxByOp[x.op] ?? 0, round(x.ms));
   }
 
   const reads = samples.filter((x) => x.kind === 'read').map((x) => x.ms);

@@ -111,6 +111,13 @@ describe('traffic + ledger on a legacy database', () => {
     );
     expect(report.latency.writes.count).toBe(report.writes);
     expect(report.latency.writes.p99).toBeGreaterThan(0);
+    // the per-op slowest write of a phase (bench/stall.ts tells a lock stall from a slow op with it)
+    for (const phase of Object.values(report.perPhase)) {
+      const byOp = Object.entries(phase.writeMaxByOp);
+      expect(byOp.length).toBeGreaterThan(0);
+      for (const [op] of byOp) expect(WRITE_OPS).toContain(op);
+      expect(Math.max(...byOp.map(([, ms]) => ms))).toBe(phase.writes.max);
+    }
 
     const v = await verifyLedger(url, ledgerPath);
     expect(v.mismatches).toEqual([]);
