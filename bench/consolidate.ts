@@ -10,7 +10,11 @@
  *     100-row batch inserts (each in a transaction rolled back: nothing is left behind);
  *   - the follower's lag (rows, seconds) while waiting for cutover;
  *   - the tool's peak resident memory (the child's VmHWM from /proc, sampled until it exits);
- *   - then the cutover (with the follower yielding to it), traffic failures and the ledger.
+ *   - then the cutover with default settings, the follower yielding to it and the contention
+ *     generator on (2 sessions holding 300 ms reads on campaigns and generated_domains): attempts,
+ *     lock held, the longest application write and the stall (longest wait for a relation lock);
+ *   - after it, write latency on v2 with reverse capture on ÷ off (off: after finalize);
+ *   - traffic failures and the ledger.
  * The measuring instruments here use only SQL, the v2 definition and the workload; the engine is
  * only called to do the work.
  * Usage: npx tsx bench/consolidate.ts [--domains 100000,1000000] [--rate 80] [--follow-seconds 20]
@@ -23,15 +27,19 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { connect, resolveTarget, withClient } from '../src/db/connection.js';
-import { cutover } from '../src/engine/cutover.js';
+import { CUTOVER_DEFAULTS, cutover } from '../src/engine/cutover.js';
+import { finalizeCutover } from '../src/engine/finalize.js';
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { V2 } from '../src/schema/v2/index.js';
 import type { SchemaMap } from '../src/schema/v2/model.js';
 import * as render from '../src/schema/v2/render.js';
 import { quoteIdent } from '../src/sql/sql.js';
+import { startContention } from '../workload/contention.js';
 import { verifyLedger } from '../workload/ledger.js';
+import { startLockWaitSampler } from '../workload/lock-waits.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
+import { describeStall, phaseWrites, stallMs } from './stall.js';
 import { type Latency, writeLatency } from './write-latency.js';
 
 const { values } = parseArgs({
@@ -220,20 +228,37 @@ async function runOne(
       countSeconds: count.rows[0]?.s ?? null,
     };
   });
-  // a cutover while the follower runs: the follower yields the consolidation lock to it
+  // the cutover with default settings while the follower runs (it yields the consolidation lock)
+  // and the contention generator holds 300 ms reads on the busiest tables
+  const contention = startContention(url);
+  await sleep(2000);
+  const lockWaits = await startLockWaitSampler(url);
+  const loadAtCutover = load();
   traffic.markPhase('cutover');
-  // a cutover that cannot get its locks (contention is bench/cutover's subject) is reported, not fatal
+  // a cutover that cannot get its locks is reported, not fatal
   const co = await cutover(url).catch((e: Error & { code?: string }) => ({
     attempts: Number.NaN,
     lockHeldMs: Number.NaN,
     failed: `${e.code ?? ''} ${e.message}`,
   }));
+  traffic.markPhase('after');
+  const waits = await lockWaits.stop();
+  const held = await contention.stop();
   if ('failed' in co) child.interrupt();
   const exit = await Promise.race([child.exited, sleep(30_000).then(() => null)]);
   if (!exit) child.interrupt();
   const exited = exit ?? (await child.exited);
-  traffic.markPhase('after');
-  await sleep(2000);
+  // reverse capture after cutover: on, then off once finalize dropped it
+  let reverse: { on: { single: Latency; batch: Latency }; off: { single: Latency; batch: Latency } } | null =
+    null;
+  if (!('failed' in co)) {
+    await sleep(1000);
+    const reverseOn = await writeLatency(url, samples);
+    await finalizeCutover(url, { keepDays: 0 });
+    await sleep(1000);
+    reverse = { on: reverseOn, off: await writeLatency(url, samples) };
+  }
+  await sleep(1000);
   traffic.stop();
   const report = await traffic.done;
   const ledger = await verifyLedger(url, ledgerPath);
@@ -248,6 +273,10 @@ async function runOne(
     on,
     lags,
     cutover: co,
+    waits,
+    held,
+    loadAtCutover,
+    reverse,
     exited,
     report,
     mismatches: ledger.mismatches.length,
@@ -258,6 +287,7 @@ async function runOne(
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
 const rate = Number(values.rate);
+const timeout = CUTOVER_DEFAULTS.lockTimeoutMs;
 const results = [];
 for (const n of String(values.domains).split(',').map(Number)) {
   process.stdout.write(
@@ -295,12 +325,26 @@ for (const n of String(values.domains).split(',').map(Number)) {
       `online backfill ${r.journal.backfillRows} rows in ${backfill?.seconds.toFixed(2)} s = ${Math.round(online)} rows/s; one-shot copy ${Math.round(oneShot)} rows/s; ratio ${(online / oneShot).toFixed(2)}`,
       `writes, capture off: single ${ms(r.off.single)}; 100-row batch ${ms(r.off.batch)}`,
       `writes, capture on:  single ${ms(r.on.single)}; 100-row batch ${ms(r.on.batch)}`,
-      `  on ÷ off: single ${ratio(r.on.single, r.off.single)}; batch ${ratio(r.on.batch, r.off.batch)}`,
+      `  forward on ÷ off: single ${ratio(r.on.single, r.off.single)}; batch ${ratio(r.on.batch, r.off.batch)} (goal p50 ≤ 1.1)`,
       `follower lag over ${r.lags.length} s waiting for cutover: max ${maxLag.rows} rows / ${maxLag.seconds.toFixed(2)} s, mean ${meanRows.toFixed(1)} rows`,
       `tool peak resident memory: ${r.exited.maxRssKb === null ? 'n/a (no /proc)' : `${(r.exited.maxRssKb / 1024).toFixed(1)} MiB`}; follower exit code ${r.exited.code}`,
       'failed' in r.cutover
-        ? `cutover (follower running) FAILED: ${r.cutover.failed}`
-        : `cutover (follower running): ${r.cutover.attempts} attempt(s), lock held ${r.cutover.lockHeldMs} ms`,
+        ? `cutover (default settings, follower running, contention 2 × 300 ms readers; load ${r.loadAtCutover}) FAILED: ${r.cutover.failed}`
+        : `cutover (default settings, follower running, contention 2 × 300 ms readers; load ${r.loadAtCutover}): ${r.cutover.attempts} attempt(s), lock held ${r.cutover.lockHeldMs} ms (goal ≤ 100)`,
+      ...describeStall(
+        phaseWrites(r.report, 'cutover', ['consolidate', 'following']),
+        r.waits,
+        timeout,
+        'the cutover',
+      ),
+      `contention: ${r.held.transactions} read transactions of ${r.held.holdMs} ms, errors ${JSON.stringify(r.held.errors)}`,
+      ...(r.reverse
+        ? [
+            `v2 writes, reverse capture on:  single ${ms(r.reverse.on.single)}; 100-row batch ${ms(r.reverse.on.batch)}`,
+            `v2 writes, reverse capture off: single ${ms(r.reverse.off.single)}; 100-row batch ${ms(r.reverse.off.batch)}`,
+            `  reverse on ÷ off: single ${ratio(r.reverse.on.single, r.reverse.off.single)}; batch ${ratio(r.reverse.on.batch, r.reverse.off.batch)} (goal p50 ≤ 1.1)`,
+          ]
+        : []),
       `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes, achieved ${r.report.achievedOpsPerSec.toFixed(0)} ops/s; ledger mismatches ${r.mismatches}`,
       ...Object.entries(r.report.perPhase).map(
         ([phase, p]) =>
@@ -314,7 +358,7 @@ if (results.length > 1) {
   for (const r of results) {
     const limitSeconds = r.limit.copySeconds + r.limit.indexSeconds;
     process.stdout.write(
-      `  ${String(r.domains).padStart(8)} domains: limit ${limitSeconds.toFixed(1)} s, consolidation ${r.consolidateSeconds.toFixed(1)} s (${(r.consolidateSeconds / limitSeconds).toFixed(2)}×), peak RSS ${r.exited.maxRssKb ? (r.exited.maxRssKb / 1024).toFixed(0) : '?'} MiB, cutover lock ${r.cutover.lockHeldMs} ms\n`,
+      `  ${String(r.domains).padStart(8)} domains: limit ${limitSeconds.toFixed(1)} s, consolidation ${r.consolidateSeconds.toFixed(1)} s (${(r.consolidateSeconds / limitSeconds).toFixed(2)}×), peak RSS ${r.exited.maxRssKb ? (r.exited.maxRssKb / 1024).toFixed(0) : '?'} MiB, cutover ${r.cutover.attempts} attempts, lock ${r.cutover.lockHeldMs} ms, stall ${stallMs(r.waits).toFixed(0)} ms${r.reverse ? `, reverse capture on÷off p50 single ${(r.reverse.on.single.p50 / r.reverse.off.single.p50).toFixed(2)} batch ${(r.reverse.on.batch.p50 / r.reverse.off.batch.p50).toFixed(2)}` : ''}; forward single ${(r.on.single.p50 / r.off.single.p50).toFixed(2)} batch ${(r.on.batch.p50 / r.off.batch.p50).toFixed(2)}\n`,
     );
   }
 }

@@ -3,8 +3,9 @@
  * traffic at a fixed rate and the contention generator on (2 sessions holding 300 ms read
  * transactions on campaigns and generated_domains), measured in one run with DEFAULT cutover settings:
  *   - attempts and lock-held ms (goal ≤ 100 ms, flat from 100k to 1M);
- *   - the application's longest write during the cutover, and the longest of the ops that were
- *     slower then than ever before it (the stall; goal ≤ 1.5 × the lock timeout; bench/stall.ts);
+ *   - the application's longest write during the cutover (its op named), and the stall: the
+ *     longest an application session waited for a relation lock (goal ≤ 1.5 × the lock timeout;
+ *     bench/stall.ts);
  *   - after cutover, insert latency p50/p99 into v2 generated_domains with reverse capture on ÷ off
  *     (off = after `finalize` dropped it), single-row and 100-row batch, each rolled back.
  * Usage: npx tsx bench/cutover.ts [--domains 100000,1000000] [--rate 80] [--samples 300] [--database-url URL]
@@ -21,9 +22,10 @@ import { finalizeCutover } from '../src/engine/finalize.js';
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { startContention } from '../workload/contention.js';
 import { verifyLedger } from '../workload/ledger.js';
+import { startLockWaitSampler } from '../workload/lock-waits.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
-import { describeStall, phaseStall } from './stall.js';
+import { describeStall, phaseWrites, stallMs } from './stall.js';
 import { type Latency, writeLatency } from './write-latency.js';
 
 const { values } = parseArgs({
@@ -51,6 +53,7 @@ async function runOne(serverUrl: string, domains: number, rate: number, samples:
   const contention = startContention(url);
   await sleep(2000);
   const loadBefore = load();
+  const sampler = await startLockWaitSampler(url);
   traffic.markPhase('cutover');
   const t0 = Date.now();
   const steps: string[] = [];
@@ -68,6 +71,7 @@ async function runOne(serverUrl: string, domains: number, rate: number, samples:
   });
   const wallSeconds = (Date.now() - t0) / 1000;
   traffic.markPhase('v2');
+  const waits = await sampler.stop();
   const held = await contention.stop();
   await sleep(2000);
   const on = await writeLatency(url, samples);
@@ -77,7 +81,7 @@ async function runOne(serverUrl: string, domains: number, rate: number, samples:
   traffic.stop();
   const report = await traffic.done;
   const ledger = await verifyLedger(url, ledgerPath);
-  return { domains, co, wallSeconds, held, on, off, report, ledger, loadBefore, steps };
+  return { domains, co, wallSeconds, held, on, off, report, ledger, loadBefore, steps, waits };
 }
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
@@ -93,14 +97,14 @@ for (const n of String(values.domains).split(',').map(Number)) {
     `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, contention 2 × 300 ms readers, default cutover (lock timeout ${timeout} ms, ${CUTOVER_DEFAULTS.attempts} attempts)\n`,
   );
   const r = await runOne(serverUrl, n, rate, samples);
-  const stalls = phaseStall(r.report, 'cutover', ['before']);
-  const stall = stalls.stall?.ms ?? 0;
+  const writes = phaseWrites(r.report, 'cutover', ['before']);
+  const stall = stallMs(r.waits);
   process.stdout.write(
     `${[
       `machine at the cutover:                  ${r.loadBefore}`,
       `cutover: ${r.co.attempts} attempt(s) in ${r.wallSeconds.toFixed(2)} s; lock held ${r.co.lockHeldMs} ms (goal ≤ 100); ${r.co.drainedUnderLock} changes applied under the lock`,
       `locked steps (ms, committed attempt):    ${r.steps.join(', ')}`,
-      ...describeStall(stalls, timeout, 'cutover'),
+      ...describeStall(writes, r.waits, timeout, 'cutover'),
       `contention: ${r.held.transactions} read transactions of ${r.held.holdMs} ms, errors ${JSON.stringify(r.held.errors)}`,
       `v2 writes, reverse capture on:  single ${ms(r.on.single)}; 100-row batch ${ms(r.on.batch)}`,
       `v2 writes, reverse capture off: single ${ms(r.off.single)}; 100-row batch ${ms(r.off.batch)}`,
@@ -113,7 +117,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
     ].join('\n')}\n`,
   );
   rows.push(
-    `${n.toLocaleString('en').padStart(10)} domains: ${r.co.attempts} attempts, lock ${r.co.lockHeldMs} ms, stall ${stall.toFixed(0)} ms (${(stall / timeout).toFixed(2)}×; longest write ${stalls.longest?.ms.toFixed(0) ?? 0} ms ${stalls.longest?.op ?? ''}), reverse capture on÷off single ${(r.on.single.p50 / r.off.single.p50).toFixed(2)} batch ${(r.on.batch.p50 / r.off.batch.p50).toFixed(2)} (p50); ${r.loadBefore}`,
+    `${n.toLocaleString('en').padStart(10)} domains: ${r.co.attempts} attempts, lock ${r.co.lockHeldMs} ms, stall ${stall.toFixed(0)} ms (${(stall / timeout).toFixed(2)}×; longest write ${writes.longest?.ms.toFixed(0) ?? 0} ms ${writes.longest?.op ?? ''}), reverse capture on÷off single ${(r.on.single.p50 / r.off.single.p50).toFixed(2)} batch ${(r.on.batch.p50 / r.off.batch.p50).toFixed(2)} (p50); ${r.loadBefore}`,
   );
 }
 process.stdout.write(`\nside by side:\n${rows.join('\n')}\n`);

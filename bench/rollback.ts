@@ -3,8 +3,9 @@
  * traffic at a fixed rate, measured in one run:
  *   - `rollback execute` wall time (checks, drain, lock, swap, validation, commit) and lock-hold time;
  *   - the pre-lock row comparison alone (what --skip-checksums saves);
- *   - the application's longest write in the rollback phase, and the longest of the ops slower then
- *     than ever on v2 before it (the stall), vs the lock timeout (goal ≤ 1.5×; bench/stall.ts);
+ *   - the application's longest write in the rollback phase (its op named), and the stall: the
+ *     longest an application session waited for a relation lock, vs the lock timeout (goal ≤ 1.5×;
+ *     bench/stall.ts);
  *   - the second cutover (roll forward, no new copy) lock time;
  *   - ledger verify on legacy after the rollback.
  * With --contention (default on) two sessions keep 300 ms read transactions open on campaigns and
@@ -24,9 +25,10 @@ import { executeRollback, testRollback } from '../src/engine/rollback.js';
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { startContention } from '../workload/contention.js';
 import { verifyLedger } from '../workload/ledger.js';
+import { startLockWaitSampler } from '../workload/lock-waits.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
-import { describeStall, phaseStall } from './stall.js';
+import { describeStall, phaseWrites, stallMs } from './stall.js';
 
 const { values } = parseArgs({
   options: {
@@ -71,11 +73,13 @@ async function runOne(
   const t0 = Date.now();
   const dry = await testRollback(url, co.rollbackPoint);
   const testSeconds = (Date.now() - t0) / 1000;
+  const sampler = await startLockWaitSampler(url);
   traffic.markPhase('rollback');
   const contention = contended ? startContention(url) : undefined;
   const rb = await executeRollback(url, co.rollbackPoint, { reason: 'bench', lockTimeoutMs });
   const held = await contention?.stop();
   traffic.markPhase('legacy');
+  const waits = await sampler.stop();
   await sleep(3000);
   traffic.markPhase('cutover again');
   const again = await cutover(url, { lockTimeoutMs });
@@ -85,7 +89,7 @@ async function runOne(
   const report = await traffic.done;
   // the ledger on v2 after the roll forward: every write of all four phases present
   const ledger = await verifyLedger(url, ledgerPath);
-  return { domains, dry, testSeconds, rb, again, report, ledger, held };
+  return { domains, dry, testSeconds, rb, again, report, ledger, held, waits };
 }
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
@@ -99,14 +103,14 @@ for (const n of String(values.domains).split(',').map(Number)) {
   );
   const r = await runOne(serverUrl, n, rate, lockTimeoutMs, contended);
   // the application is on v2 before the rollback: its ops' range there is the baseline
-  const stalls = phaseStall(r.report, 'rollback', ['v2']);
+  const writes = phaseWrites(r.report, 'rollback', ['v2']);
   process.stdout.write(
     `${[
       `rollback test (drain + checks + checksums):  ${r.testSeconds.toFixed(2)} s (${r.dry.valid ? 'valid' : 'NOT valid'})`,
       `rollback execute wall time:                  ${r.rb.wallSeconds.toFixed(2)} s (${r.rb.attempts} attempt(s))`,
       `rollback lock held:                          ${r.rb.lockHeldMs} ms`,
       `reverse changes applied before / under lock: ${r.rb.drainedBeforeLock} / ${r.rb.drainedUnderLock}`,
-      ...describeStall(stalls, lockTimeoutMs, 'rollback'),
+      ...describeStall(writes, r.waits, lockTimeoutMs, 'rollback'),
       `cutover again (no new copy) lock held:       ${r.again.lockHeldMs} ms`,
       ...(r.held
         ? [
@@ -122,7 +126,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
     ].join('\n')}\n`,
   );
   rows.push(
-    `${n.toLocaleString('en').padStart(10)} domains: rollback ${r.rb.wallSeconds.toFixed(2)} s wall, lock ${r.rb.lockHeldMs} ms, stall ${stalls.stall?.ms.toFixed(0) ?? 0} ms (longest write ${stalls.longest?.ms.toFixed(0) ?? 0} ms ${stalls.longest?.op ?? ''}); test ${r.testSeconds.toFixed(2)} s`,
+    `${n.toLocaleString('en').padStart(10)} domains: rollback ${r.rb.wallSeconds.toFixed(2)} s wall, lock ${r.rb.lockHeldMs} ms, stall ${stallMs(r.waits).toFixed(0)} ms (longest write ${writes.longest?.ms.toFixed(0) ?? 0} ms ${writes.longest?.op ?? ''}); test ${r.testSeconds.toFixed(2)} s`,
   );
 }
 process.stdout.write(`\nside by side:\n${rows.join('\n')}\n`);
