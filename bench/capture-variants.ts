@@ -66,6 +66,25 @@ BEGIN
   RETURN NULL;
 END $fn$`;
 
+/**
+ * The floor of any trigger-based capture: the same four statement triggers (transition tables
+ * included) calling a function that logs nothing — as shipped (SECURITY DEFINER, pinned
+ * search_path) and plain. What capture costs above this is the logging itself.
+ */
+const EMPTY_FN = (
+  definer: boolean,
+) => `CREATE OR REPLACE FUNCTION consolidation.bench_capture_empty_${definer ? 'definer' : 'plain'}() RETURNS trigger
+LANGUAGE plpgsql ${definer ? 'SECURITY DEFINER SET search_path = pg_catalog, pg_temp ' : ''}AS $fn$ BEGIN RETURN NULL; END $fn$`;
+const emptyVariant = (definer: boolean): Variant => ({
+  name: definer ? 'stmt-empty' : 'stmt-empty-plain',
+  install: (t, on, d) =>
+    `${EMPTY_FN(definer)};
+${createCaptureTriggerSql(t, on, d).replaceAll(
+  /consolidation\."capture_[^"]+"\(\)/g,
+  `consolidation.bench_capture_empty_${definer ? 'definer' : 'plain'}()`,
+)}`,
+});
+
 export type Variant = { name: string; install: (t: MappedTable, on: Rel, d: Direction) => string };
 export const VARIANTS: Variant[] = [
   { name: 'off', install: (_t, on, d) => dropCaptureSql(on, d) },
@@ -76,6 +95,8 @@ export const VARIANTS: Variant[] = [
   },
 ];
 export const EXPLORE: Variant[] = [
+  emptyVariant(true),
+  emptyVariant(false),
   {
     name: 'stmt-noset',
     install: (t, on, d) =>
