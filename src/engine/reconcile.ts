@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import { DfcError } from '../errors.js';
-import { quoteIdent } from '../sql/sql.js';
+import { named, quoteIdent } from '../sql/sql.js';
 import {
   type Direction,
   endpoints,
@@ -33,31 +33,41 @@ export async function reconcileKeys(
   const { source, target, alias } = endpoints(t, direction);
   const keyRows = `(SELECT DISTINCT ${pkList(t, 'k0')} FROM jsonb_populate_recordset(NULL::${q(source)}, $1::jsonb) k0)`;
   if (phase === 'delete') {
-    const r = await c.query(`DELETE FROM ${q(target)} d USING ${keyRows} k WHERE ${pkJoin(t, 'd', 'k')}`, [
-      JSON.stringify(keys),
-    ]);
+    const r = await c.query({
+      ...named('dfc_rk', `DELETE FROM ${q(target)} d USING ${keyRows} k WHERE ${pkJoin(t, 'd', 'k')}`),
+      values: [JSON.stringify(keys)],
+    });
     return r.rowCount ?? 0;
   }
   const cols = t.targetColumns[direction];
   if (direction === 'forward' && t.issues.length > 0) {
     // the quarantine reflects the rows as they are now: a row fixed (or deleted) since it was
     // quarantined leaves it, so the abort policy's cutover check and the counts stay exact
-    await c.query(
-      `DELETE FROM consolidation.engine_quarantine qr USING ${keyRows} k
-        WHERE qr.table_name = $2 AND qr.row_key = ${pkObject(t, 'k')}`,
-      [JSON.stringify(keys), t.captureName.forward],
-    );
-    await c.query(
-      quarantineInsertSql(t, runId, `${q(source)} s JOIN ${keyRows} k ON ${pkJoin(t, 's', 'k')}`),
-      [JSON.stringify(keys)],
-    );
+    await c.query({
+      ...named(
+        'dfc_rk',
+        `DELETE FROM consolidation.engine_quarantine qr USING ${keyRows} k
+          WHERE qr.table_name = $2 AND qr.row_key = ${pkObject(t, 'k')}`,
+      ),
+      values: [JSON.stringify(keys), t.captureName.forward],
+    });
+    await c.query({
+      ...named(
+        'dfc_rk',
+        quarantineInsertSql(t, runId, `${q(source)} s JOIN ${keyRows} k ON ${pkJoin(t, 's', 'k')}`),
+      ),
+      values: [JSON.stringify(keys)],
+    });
   }
   const where = direction === 'forward' ? `WHERE NOT (${t.excludePredicate})` : '';
-  const r = await c.query(
-    `INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
-     SELECT ${cols.map((x) => x.expr).join(', ')} FROM ${q(source)} ${alias} JOIN ${keyRows} k ON ${pkJoin(t, alias, 'k')} ${where}`,
-    [JSON.stringify(keys)],
-  );
+  const r = await c.query({
+    ...named(
+      'dfc_rk',
+      `INSERT INTO ${q(target)} (${cols.map((x) => quoteIdent(x.column)).join(', ')})
+       SELECT ${cols.map((x) => x.expr).join(', ')} FROM ${q(source)} ${alias} JOIN ${keyRows} k ON ${pkJoin(t, alias, 'k')} ${where}`,
+    ),
+    values: [JSON.stringify(keys)],
+  });
   return r.rowCount ?? 0;
 }
 

@@ -24,10 +24,9 @@
  * PRIVILEGES and role changes take no lock; a change there after the fingerprint makes the "after"
  * matrix differ from the "before" one and the transaction rolls back (nothing is lost).
  */
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Session } from '../db/session.js';
-import { quoteLiteral } from '../sql/sql.js';
+import { named, quoteLiteral } from '../sql/sql.js';
 import type { EventSink } from './events.js';
 
 /**
@@ -86,9 +85,7 @@ export async function surfaceFingerprint(
   schemas: readonly string[],
   live: readonly string[],
 ): Promise<string> {
-  const text = fingerprintSql(schemas, live);
-  const name = `dfc_surface_fp_${createHash('md5').update(text).digest('hex').slice(0, 12)}`;
-  const r = await c.query<{ fp: string }>({ name, text });
+  const r = await c.query<{ fp: string }>(named('dfc_surface_fp', fingerprintSql(schemas, live)));
   return r.rows[0]!.fp;
 }
 

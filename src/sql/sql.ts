@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The only code that produces SQL text. Values always become bind parameters; identifiers go
  * through {@link ident}; raw SQL must be asked for by name ({@link unsafeRawSql}).
@@ -111,4 +113,16 @@ export function build(f: SqlFragment): SqlQuery {
   let text = f.chunks[0] ?? '';
   for (let i = 0; i < f.values.length; i++) text += `$${i + 1}${f.chunks[i + 1] ?? ''}`;
   return { text, values: [...f.values] };
+}
+
+/**
+ * A named (prepared) statement for `text`: node-postgres parses it once per session and the
+ * server keeps its plan (generic after five custom ones), so statements a session repeats — the
+ * applier's per-table reconcile, the surface fingerprint — are not parsed and planned again
+ * under a cutover's locks. The name is a hash of the text (one name, one text: node-postgres
+ * refuses a name reused for another text). The server re-plans by itself after DDL on what the
+ * statement reads.
+ */
+export function named(prefix: string, text: string): { name: string; text: string } {
+  return { name: `${prefix}_${createHash('md5').update(text).digest('hex').slice(0, 16)}`, text };
 }
