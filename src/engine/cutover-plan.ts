@@ -125,8 +125,10 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
           surface.preRead,
           cutoverLockStep(input.toLock),
           surface.check,
-          cutoverMatviewsStep(input.matviews),
+          // before any DDL of the transaction: CREATE SCHEMA (move-matviews) resets every cached
+          // plan of the session, and the drain's named statements are planned before the locks
           cutoverDrainStep(),
+          cutoverMatviewsStep(input.matviews),
           // before the moves: the point records what is about to move in and out
           cutoverRollbackPointStep(),
           cutoverLateRowsStep(),
