@@ -262,8 +262,8 @@ async function runOne(
   if (!exit) child.interrupt();
   const exited = exit ?? (await child.exited);
   // reverse capture after cutover: on, then off once finalize dropped it
-  let reverse: { on: { single: Latency; batch: Latency }; off: { single: Latency; batch: Latency } } | null =
-    null;
+  type Writes = Awaited<ReturnType<typeof writeLatency>>;
+  let reverse: { on: Writes; off: Writes } | null = null;
   if (!('failed' in through)) {
     await sleep(1000);
     const reverseOn = await writeLatency(url, samples);

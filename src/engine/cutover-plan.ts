@@ -126,7 +126,8 @@ export function planCutover(input: CutoverPlanInput): Plan<CutoverContext> {
           cutoverLockStep(input.toLock),
           surface.check,
           // before any DDL of the transaction: CREATE SCHEMA (move-matviews) resets every cached
-          // plan of the session, and the drain's named statements are planned before the locks
+          // plan of the session, the drain's named statements included (bench:cutover showed no
+          // change in the drain's ms at a handful of changes; the order costs nothing)
           cutoverDrainStep(),
           cutoverMatviewsStep(input.matviews),
           // before the moves: the point records what is about to move in and out

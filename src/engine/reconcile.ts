@@ -115,7 +115,7 @@ export async function applyCaptureBatch(
       // the reconcile statements are named (planned once per session): generic plans from the
       // first execution, as a custom plan could not do better (jsonb_populate_recordset is
       // estimated at 100 rows whatever the batch), so under a cutover's locks they only execute
-      // (bench: 2.3 → 0.95 ms per table and batch at 100k). Restored in the caller's transaction.
+      // (generated_domains at 100k, one key: 2.3 ms custom, 0.95 ms generic). Restored in the caller's transaction.
       const prev = await c.query<{ mode: string }>(
         `SELECT current_setting('plan_cache_mode') AS mode, set_config('plan_cache_mode', 'force_generic_plan', true)`,
       );

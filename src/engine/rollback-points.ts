@@ -95,7 +95,6 @@ SELECT l.n::bigint AS legacy_rows, v.n::bigint AS v2_rows, (l.n = v.n AND l.sum 
        (SELECT count(*) FROM pend)::bigint AS pending FROM l, v`;
 }
 
-/** Legacy functions of public/auth (not an extension's), as they are now. */
 /** The query of currentFunctions (columns signature, def, comment), to embed in a larger one. */
 export const CURRENT_FUNCTIONS_SQL = `SELECT quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS signature,
             pg_get_functiondef(p.oid) AS def, obj_description(p.oid, 'pg_proc') AS comment
@@ -104,6 +103,7 @@ export const CURRENT_FUNCTIONS_SQL = `SELECT quote_ident(n.nspname) || '.' || qu
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
       ORDER BY 1`;
 
+/** Legacy functions of public/auth (not an extension's), as they are now. */
 export async function currentFunctions(c: pg.ClientBase): Promise<LegacyFunction[]> {
   return (await c.query<LegacyFunction>(CURRENT_FUNCTIONS_SQL)).rows;
 }
