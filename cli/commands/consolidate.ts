@@ -59,6 +59,12 @@ export function registerConsolidate(program: Command): void {
       whole('--throttle-lag', { min: 1 }),
       5000,
     )
+    .option(
+      '--lanes <n>',
+      'sessions that build primary keys, indexes and constraints of different shadow tables side by side',
+      whole('--lanes', { min: 1 }),
+      2,
+    )
     .option('--on-invalid <policy>', 'rows that cannot convert: abort (default) or quarantine', 'abort')
     .option(
       '--follow',
@@ -83,6 +89,7 @@ export function registerConsolidate(program: Command): void {
           const result = await monitored(opts, url, 'consolidate', r.onEvent, (onEvent) =>
             consolidate(url, {
               batchSize: opts.batchSize,
+              lanes: opts.lanes,
               onInvalid: opts.onInvalid as InvalidPolicy,
               throttle: {
                 batchDelayMs: opts.batchDelay,
@@ -270,10 +277,13 @@ function renderPlan(plan: Awaited<ReturnType<typeof planConsolidation>>): string
       lines.push(`  [${phase}]`);
     }
     lines.push(
-      `  ${String(i + 1).padStart(3)}. ${s.id}${s.tx === 'none' ? '' : ` (${s.tx})`}: ${s.description.summary}`,
+      `  ${String(i + 1).padStart(3)}. ${s.id}${s.tx === 'none' ? '' : ` (${s.tx})`}${s.concurrent ? ' [concurrent]' : ''}: ${s.description.summary}`,
     );
   });
-  lines.push('');
+  lines.push(
+    '  [concurrent]: runs beside its [concurrent] neighbours, one table per session (--lanes, default 2)',
+    '',
+  );
   for (const t of plan.tables) {
     lines.push(
       `  ${t.table} -> ${t.shadow}: ~${t.rowsEstimate} rows, ${(t.bytes / 1048576).toFixed(1)} MiB; ${t.indexes.length + t.uniques.length} indexes, ${t.checks.length} checks, ${t.foreignKeys.length} FKs, ${t.triggers.length} triggers`,

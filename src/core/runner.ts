@@ -1,8 +1,10 @@
 /**
  * Runs a plan: each step once, journaled in the database (inside the step's own transaction where
- * it has one), journaled steps skipped on resume; groups of 'cutover-locks' steps in one retried
- * transaction; and, when asked, the undo of the finished steps in reverse order.
+ * it has one), journaled steps skipped on resume; neighbouring `concurrent` steps side by side on
+ * the context's lanes; groups of 'cutover-locks' steps in one retried transaction; and, when
+ * asked, the undo of the finished steps in reverse order.
  */
+import { sqlstate } from '../errors.js';
 import { afterStep, beforeStep } from './faults.js';
 import type { Plan, RunContext, Step, StepDetails } from './step.js';
 import { planSteps } from './step.js';
@@ -43,14 +45,17 @@ export async function runPlan<C extends RunContext>(
     await phase.enter?.(ctx);
     for (let i = 0; i < phase.steps.length; i++) {
       const step = phase.steps[i]!;
-      if (step.tx !== 'cutover-locks') {
-        await runOne(step, ctx, journal, done, result);
-        continue;
-      }
+      const alike = (s: Step<C>) =>
+        step.tx === 'cutover-locks'
+          ? s.tx === 'cutover-locks'
+          : step.concurrent === true && s.concurrent === true;
       let end = i;
-      while (end + 1 < phase.steps.length && phase.steps[end + 1]!.tx === 'cutover-locks') end++;
-      await runLocked(plan, phase.steps.slice(i, end + 1), ctx, journal, done, result);
+      while (end + 1 < phase.steps.length && alike(phase.steps[end + 1]!)) end++;
+      const group = phase.steps.slice(i, end + 1);
       i = end;
+      if (step.tx === 'cutover-locks') await runLocked(plan, group, ctx, journal, done, result);
+      else if (group.length > 1 && ctx.lanes?.length) await runConcurrent(group, ctx, journal, done, result);
+      else for (const s of group) await runOne(s, ctx, journal, done, result);
     }
   }
   return result;
@@ -79,6 +84,44 @@ async function runOne<C extends RunContext>(
   result.details.set(step.id, details);
   ctx.emit({ type: 'step', step: step.id, status: 'done', seconds: (Date.now() - t0) / 1000, details });
   await afterStep(ctx.faults, step.id);
+}
+
+/** 40P01: two concurrent steps locked each other's tables in opposite orders; the server aborted one. */
+const DEADLOCK = '40P01';
+const DEADLOCK_RETRIES = 3;
+
+/**
+ * Neighbouring `concurrent` steps on the session and its lanes: each lane takes the next step in
+ * plan order (the planner puts the longest first) until none is left. After a failure no lane
+ * starts another step; the ones running finish (each step is its own transaction) and the first
+ * error is thrown.
+ */
+async function runConcurrent<C extends RunContext>(
+  steps: Step<C>[],
+  ctx: C,
+  journal: Journal<C>,
+  done: ReadonlySet<string>,
+  result: PlanResult,
+): Promise<void> {
+  const queue = [...steps];
+  let failure: { error: unknown } | undefined;
+  const lane = async (session: C['session']) => {
+    const laneCtx: C = session === ctx.session ? ctx : { ...ctx, session };
+    for (let step = queue.shift(); step && !failure; step = queue.shift()) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await runOne(step, laneCtx, journal, done, result);
+          break;
+        } catch (e) {
+          if (sqlstate(e) === DEADLOCK && attempt < DEADLOCK_RETRIES) continue;
+          failure ??= { error: e };
+          break;
+        }
+      }
+    }
+  };
+  await Promise.all([ctx.session, ...(ctx.lanes ?? [])].map(lane));
+  if (failure) throw failure.error;
 }
 
 async function runLocked<C extends RunContext>(

@@ -25,6 +25,11 @@ export interface StepDescription {
 
 export interface RunContext {
   session: Session;
+  /**
+   * more sessions for `concurrent` steps (none: they run one at a time on `session`); a step that
+   * runs on a lane gets a copy of the context whose `session` is that lane
+   */
+  lanes?: Session[];
   runId: string;
   emit: EventSink;
   faults: Faults;
@@ -37,6 +42,12 @@ export interface Step<C extends RunContext = RunContext> {
   readonly id: string;
   readonly phase: string;
   readonly tx: TxMode;
+  /**
+   * may run beside the `concurrent` steps next to it in its phase, each on a session of its own
+   * (the runner's lanes); such neighbours must not need each other's work. A deadlock between
+   * them (40P01) is retried: run() must be idempotent, as it is for a resume.
+   */
+  readonly concurrent?: boolean;
   describe(): StepDescription;
   // biome-ignore lint/suspicious/noConfusingVoidType: a step may return nothing
   run(ctx: C): Promise<StepDetails | void>;
@@ -74,6 +85,12 @@ export const planSteps = <C extends RunContext>(plan: Plan<C>): Step<C>[] =>
 /** The dry-run view of a plan: every step in order with its description. */
 export function describePlan<C extends RunContext>(
   plan: Plan<C>,
-): { id: string; phase: string; tx: TxMode; description: StepDescription }[] {
-  return planSteps(plan).map((s) => ({ id: s.id, phase: s.phase, tx: s.tx, description: s.describe() }));
+): { id: string; phase: string; tx: TxMode; concurrent?: true; description: StepDescription }[] {
+  return planSteps(plan).map((s) => ({
+    id: s.id,
+    phase: s.phase,
+    tx: s.tx,
+    ...(s.concurrent ? { concurrent: true as const } : {}),
+    description: s.describe(),
+  }));
 }

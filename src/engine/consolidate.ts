@@ -34,6 +34,11 @@ export type { InvalidPolicy } from './steps/context.js';
 
 export interface ConsolidateOptions {
   batchSize?: number;
+  /**
+   * sessions for the concurrent steps (primary keys, indexes, constraints of different shadow
+   * tables side by side); default 2, 1 = one at a time
+   */
+  lanes?: number;
   throttle?: Partial<ThrottleOptions>;
   /** lock_timeout, statement_timeout and retries (validated: a value ≤ 0 is a DFC_CONFIG error) */
   session?: Partial<Record<keyof SessionPolicy, unknown>>;
@@ -55,6 +60,12 @@ export interface ConsolidateResult {
   /** rows quarantined so far (under abort: rows that arrived after the check; cutover will refuse them) */
   quarantine: QuarantineReport;
 }
+
+/**
+ * 2 sessions, one per core of the machine measured: consolidate at 1M domains, idle, lanes 1 and 2
+ * interleaved took 16.6 / 17.9 / 19.2 s and 15.2 / 16.8 / 15.1 s (index builds 7.4 → 5.3 s wall).
+ */
+export const DEFAULT_LANES = 2;
 
 export function mappedTables(v2: V2Definition = V2): MappedTable[] {
   return v2.tables.map((t) => mapTable(t, v2.tables));
@@ -95,12 +106,15 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
   const throttleOpts = { ...DEFAULT_THROTTLE, ...opts.throttle };
   const policy = sessionPolicy(opts.session);
   const session = await Session.open(url, 'dfc-consolidate', policy);
+  const lanes: Session[] = [];
   let applier: pg.Client | undefined;
   let conversion: ConversionCheck | undefined;
   let ctxRef: ConsolidateContext | undefined;
   const c = session.client;
   try {
     applier = await connect(url, 'dfc-consolidate-apply');
+    for (let i = 1; i < Math.max(1, Math.floor(opts.lanes ?? DEFAULT_LANES)); i++)
+      lanes.push(await Session.open(url, `dfc-consolidate-lane-${i + 1}`, policy));
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
     await preflight(c, { requireLegacy: true });
     await ensureEngineState(c);
@@ -123,6 +137,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
     }
     const ctx: ConsolidateContext = {
       session,
+      lanes,
       runId,
       emit,
       faults: opts.faults ?? NO_FAULTS,
@@ -175,6 +190,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
     await ctxRef?.analyzer?.stop(c).catch(() => {});
     await releaseAdvisoryLock(c, CONSOLIDATION_LOCK).catch(() => {});
     await session.close();
+    for (const l of lanes) await l.close();
     await applier?.end().catch(() => {});
   }
 }

@@ -33,6 +33,8 @@ export interface PlanStep {
   id: string;
   phase: string;
   tx: TxMode;
+  /** runs beside its concurrent neighbours, one per session (`--lanes`) */
+  concurrent?: true;
   description: StepDescription;
 }
 

@@ -65,7 +65,11 @@ export async function planConsolidate(s: Session, input: PlannerInput): Promise<
     const m = present.find((t) => t.def.schema === schema && t.def.name === name);
     return m ? (estimates.get(m.captureName.forward)?.rows ?? 0) : 0;
   };
-  const tables = allTables(v2);
+  // concurrent groups run longest first (so the biggest table does not start last on one lane)
+  const tables = allTables(v2)
+    .map((t, i) => ({ t, i, rows: rowsOf(t.schema, t.name) }))
+    .sort((a, b) => b.rows - a.rows || a.i - b.i)
+    .map((x) => x.t);
   const plan: Plan<ConsolidateContext> = {
     name: 'consolidate',
     phases: [

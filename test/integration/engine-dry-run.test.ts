@@ -1,4 +1,7 @@
-/** The dry run is the real plan: the steps it lists are the steps the run journals, in order. */
+/**
+ * The dry run is the real plan: the steps it lists are the steps the run journals, in order —
+ * except that steps marked concurrent finish in any order within their group of neighbours.
+ */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -21,7 +24,7 @@ describe('consolidate --dry-run', () => {
     );
     const plan = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
       event: string;
-      steps: { id: string; phase: string; tx: string; description: { summary: string } }[];
+      steps: { id: string; phase: string; tx: string; concurrent?: true; description: { summary: string } }[];
     };
     expect(plan.event).toBe('consolidate.plan');
     const planned = plan.steps.map((s) => s.id);
@@ -40,6 +43,19 @@ describe('consolidate --dry-run', () => {
       c.query<{ steps_done: string[] }>('SELECT steps_done FROM consolidation.engine_runs ORDER BY run_id'),
     );
     expect(journaled.rows).toHaveLength(1);
-    expect(journaled.rows[0]!.steps_done).toEqual(planned);
+    const done = journaled.rows[0]!.steps_done;
+    // the same steps, each once
+    expect([...done].sort()).toEqual([...planned].sort());
+    // in plan order, group by group: a group of concurrent neighbours occupies the same positions
+    const groupOf = new Map<string, number>();
+    let group = 0;
+    plan.steps.forEach((s, i) => {
+      if (!(s.concurrent && plan.steps[i - 1]?.concurrent)) group++;
+      groupOf.set(s.id, group);
+    });
+    expect(done.map((id) => groupOf.get(id))).toEqual(planned.map((id) => groupOf.get(id)));
+    // the primary keys, indexes and constraints are such groups
+    const concurrent = plan.steps.filter((s) => s.concurrent).map((s) => s.id.split(':')[0]);
+    expect(new Set(concurrent)).toEqual(new Set(['pk', 'indexes', 'checks', 'fks']));
   });
 });

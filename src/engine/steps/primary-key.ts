@@ -10,6 +10,7 @@ export function primaryKeyStep(t: TableDef, hasLegacy: boolean): Step<Consolidat
     id: `pk:${t.schema}.${t.name}`,
     phase: 'phase3_optimization',
     tx: 'transaction',
+    concurrent: true,
     describe: () => ({
       summary: `primary key ${t.primaryKey.name} on the shadow ${t.schema}.${t.name}${hasLegacy ? ' (captured keys re-applied from the source)' : ''}`,
     }),
