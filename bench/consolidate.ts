@@ -111,6 +111,8 @@ interface Child {
   ready: Promise<number>;
   /** consolidate()'s own wall time (its result.seconds: from connect to ready, no process start-up) */
   engineSeconds: () => number | null;
+  /** per kind of step (the id before ':'): first start → last done, from the child's step events (s) */
+  walls: Map<string, { start: number; end: number }>;
   exited: Promise<{ code: number | null; maxRssKb: number | null; stderr: string }>;
   interrupt: () => void;
 }
@@ -135,6 +137,7 @@ function startConsolidate(url: string): Child {
   let stderr = '';
   let peak: number | null = null;
   let engineSeconds: number | null = null;
+  const walls = new Map<string, { start: number; end: number }>();
   // VmHWM only grows: the last reading before exit is the peak (sampled every 200 ms)
   const timer = setInterval(() => {
     peak = peakRssKb(child.pid) ?? peak;
@@ -151,8 +154,23 @@ function startConsolidate(url: string): Child {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       try {
-        const e = JSON.parse(line) as { type?: string; phase?: string; event?: string; seconds?: number };
+        const e = JSON.parse(line) as {
+          type?: string;
+          phase?: string;
+          event?: string;
+          seconds?: number;
+          step?: string;
+          status?: string;
+        };
         if (e.type === 'phase' && e.phase === 'ready_for_cutover') onReady((now() - t0) / 1000);
+        if (e.type === 'step' && e.step && (e.status === 'start' || e.status === 'done')) {
+          const kind = e.step.split(':')[0]!;
+          const w = walls.get(kind) ?? { start: Number.POSITIVE_INFINITY, end: 0 };
+          const at = (now() - t0) / 1000;
+          if (e.status === 'start') w.start = Math.min(w.start, at);
+          else w.end = Math.max(w.end, at);
+          walls.set(kind, w);
+        }
         if (e.event === 'consolidate.done') engineSeconds = e.seconds ?? null;
       } catch {}
     }
@@ -167,7 +185,13 @@ function startConsolidate(url: string): Child {
       res({ code, maxRssKb: peak, stderr });
     }),
   );
-  return { ready, exited, interrupt: () => child.kill('SIGINT'), engineSeconds: () => engineSeconds };
+  return {
+    ready,
+    exited,
+    interrupt: () => child.kill('SIGINT'),
+    engineSeconds: () => engineSeconds,
+    walls,
+  };
 }
 
 async function runOne(
@@ -282,6 +306,7 @@ async function runOne(
     consolidateSeconds,
     engineSeconds,
     journal,
+    walls: child.walls,
     off,
     on,
     lags,
@@ -331,11 +356,13 @@ for (const n of String(values.domains).split(',').map(Number)) {
       `one-shot limit: copy ${r.limit.rows} rows in ${r.limit.copySeconds.toFixed(2)} s + plain index builds ${r.limit.indexSeconds.toFixed(2)} s = ${limitSeconds.toFixed(2)} s`,
       `whole consolidation (process start → ready_for_cutover): ${r.consolidateSeconds.toFixed(2)} s = ${(r.consolidateSeconds / limitSeconds).toFixed(2)} × the limit`,
       `  of which consolidate() itself (connect → ready, no process start-up): ${r.engineSeconds?.toFixed(2) ?? '?'} s = ${r.engineSeconds ? (r.engineSeconds / limitSeconds).toFixed(2) : '?'} × the limit`,
-      '  per phase (journal; check runs beside the copy, so phases overlap it):',
-      ...r.journal.phases.map(
-        (p) =>
-          `    ${p.type.padEnd(12)} ${String(p.steps).padStart(3)} steps  ${p.seconds.toFixed(2).padStart(8)} s`,
-      ),
+      '  per phase: steps, their time summed over the sessions (journal), wall time first start → last done',
+      '  (pk, indexes, checks and fks run on 2 lanes; check runs beside the copy, so its wall spans it):',
+      ...r.journal.phases.map((p) => {
+        const w = r.walls.get(p.type);
+        const wall = w && w.end >= w.start ? `${(w.end - w.start).toFixed(2).padStart(8)} s wall` : '';
+        return `    ${p.type.padEnd(12)} ${String(p.steps).padStart(3)} steps  ${p.seconds.toFixed(2).padStart(8)} s  ${wall}`;
+      }),
       `conversion count (its own session, beside the copy): ${r.journal.countSeconds?.toFixed(2) ?? '?'} s`,
       `online backfill ${r.journal.backfillRows} rows in ${backfill?.seconds.toFixed(2)} s = ${Math.round(online)} rows/s; one-shot copy ${Math.round(oneShot)} rows/s; ratio ${(online / oneShot).toFixed(2)}`,
       `writes, capture off: single ${ms(r.off.single)}; 100-row batch ${ms(r.off.batch)}`,
