@@ -65,6 +65,11 @@ export function registerConsolidate(program: Command): void {
       whole('--lanes', { min: 1 }),
       2,
     )
+    .option(
+      '--cancel-blockers-after <ms>',
+      'after trying this long to install the capture triggers, cancel the sessions blocking them (never superusers, replication or dfc); each is reported',
+      whole('--cancel-blockers-after', { min: 1 }),
+    )
     .option('--on-invalid <policy>', 'rows that cannot convert: abort (default) or quarantine', 'abort')
     .option(
       '--follow',
@@ -90,6 +95,7 @@ export function registerConsolidate(program: Command): void {
             consolidate(url, {
               batchSize: opts.batchSize,
               lanes: opts.lanes,
+              cancelBlockersAfterMs: opts.cancelBlockersAfter,
               onInvalid: opts.onInvalid as InvalidPolicy,
               throttle: {
                 batchDelayMs: opts.batchDelay,

@@ -28,6 +28,7 @@ import { planConsolidate } from './planner.js';
 import { preflight } from './preflight.js';
 import { activeRun, ensureEngineState, type RunRow } from './state.js';
 import type { ConsolidateContext, InvalidPolicy } from './steps/context.js';
+import { cancelBlockersAfter } from './steps/cutover-blockers.js';
 import { DEFAULT_THROTTLE, type ThrottleOptions } from './throttle.js';
 
 export type { InvalidPolicy } from './steps/context.js';
@@ -39,6 +40,8 @@ export interface ConsolidateOptions {
    * tables side by side); default 2, 1 = one at a time
    */
   lanes?: number;
+  /** after capture:install has tried this long (ms), cancel the sessions blocking it (as `dfc cutover`) */
+  cancelBlockersAfterMs?: number;
   throttle?: Partial<ThrottleOptions>;
   /** lock_timeout, statement_timeout and retries (validated: a value ≤ 0 is a DFC_CONFIG error) */
   session?: Partial<Record<keyof SessionPolicy, unknown>>;
@@ -105,6 +108,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
   const batchSize = opts.batchSize ?? 50000;
   const throttleOpts = { ...DEFAULT_THROTTLE, ...opts.throttle };
   const policy = sessionPolicy(opts.session);
+  const cancelBlockersAfterMs = cancelBlockersAfter(opts.cancelBlockersAfterMs);
   const session = await Session.open(url, 'dfc-consolidate', policy);
   const lanes: Session[] = [];
   let applier: pg.Client | undefined;
@@ -149,6 +153,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
       throttle: throttleOpts,
       backfillMode,
       url,
+      cancelBlockersAfterMs,
     };
     conversion = ctx.conversion = new ConversionCheck(url, present);
     ctxRef = ctx;

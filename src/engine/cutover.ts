@@ -30,7 +30,7 @@ import type { MappedTable } from './mapping.js';
 import { legacyLiveOf, type Rel, SHADOW_SCHEMA, shadowOf } from './names.js';
 import { columnTypeChanges, type SessionReset, type TypeChange } from './sessions.js';
 import { activeRun, latestRun, type RunRow } from './state.js';
-import { type BlockerReport, BlockerWatch } from './steps/cutover-blockers.js';
+import { type BlockerReport, BlockerWatch, cancelBlockersAfter } from './steps/cutover-blockers.js';
 import {
   AFTER_CUTOVER_PHASE,
   type CutoverContext,
@@ -159,15 +159,7 @@ async function prepare(session: Session, opts: CutoverOptions, emit: EventSink):
 }
 
 function cutoverPolicy(opts: CutoverOptions) {
-  const after = opts.cancelBlockersAfterMs;
-  if (after !== undefined && !(Number.isFinite(after) && after > 0))
-    throw new DfcError(
-      'DFC_CONFIG',
-      `cancelBlockersAfterMs must be a positive number, got ${JSON.stringify(after)}`,
-      {
-        fix: 'pass --cancel-blockers-after with a whole number of milliseconds greater than 0, or leave it out',
-      },
-    );
+  cancelBlockersAfter(opts.cancelBlockersAfterMs);
   return lockedPolicy(opts);
 }
 

@@ -18,6 +18,7 @@ import type { MappedTable } from '../mapping.js';
 import { legacyLiveOf, q, shadowOf } from '../names.js';
 import { setRunState } from '../state.js';
 import type { ConsolidateContext } from './context.js';
+import { BlockerWatch } from './cutover-blockers.js';
 
 export function captureInstallStep(tables: MappedTable[]): Step<ConsolidateContext> {
   return {
@@ -32,18 +33,23 @@ export function captureInstallStep(tables: MappedTable[]): Step<ConsolidateConte
       await setRunState(c, ctx.runId, 'capturing');
       // the reverse functions too, outside any lock: the cutover then only checks they are current
       await ensureCaptureFunctions(c, ctx.tables, 'reverse');
-      for (const t of ctx.tables) {
-        const on = legacyLiveOf(t.def);
-        await installCapture(ctx.session, t, on, 'forward', (attempt, waitMs) =>
-          ctx.emit({ type: 'retry', what: `capture trigger on ${on.schema}.${on.name}`, attempt, waitMs }),
-        );
-        await c.query(
-          build(sql`INSERT INTO consolidation.engine_tables (run_id, table_name, rows_estimate)
-           SELECT ${ctx.runId}, ${t.captureName.forward}, greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = ${build(ident(on)).text}::regclass
-           ON CONFLICT DO NOTHING`),
-        );
+      const watch = await blockerWatch(ctx);
+      try {
+        for (const t of ctx.tables) {
+          const on = legacyLiveOf(t.def);
+          await installCapture(ctx.session, t, on, 'forward', (attempt, waitMs) =>
+            ctx.emit({ type: 'retry', what: `capture trigger on ${on.schema}.${on.name}`, attempt, waitMs }),
+          );
+          await c.query(
+            build(sql`INSERT INTO consolidation.engine_tables (run_id, table_name, rows_estimate)
+             SELECT ${ctx.runId}, ${t.captureName.forward}, greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = ${build(ident(on)).text}::regclass
+             ON CONFLICT DO NOTHING`),
+          );
+        }
+      } finally {
+        await watch?.stop();
       }
-      return { tables: ctx.tables.length };
+      return { tables: ctx.tables.length, ...(watch ? { blockers: watch.reports } : {}) };
     },
     /** remove every forward capture trigger the catalog shows, whichever run put it there */
     async undo(ctx) {
@@ -59,6 +65,21 @@ export function captureInstallStep(tables: MappedTable[]): Step<ConsolidateConte
       return { triggersRemoved: triggers.rows.length };
     },
   };
+}
+
+/**
+ * With --cancel-blockers-after: the cutover's blocker watch on this session, armed for the whole
+ * step (pg_blocking_pids is empty whenever the session is not waiting), its clock started now.
+ */
+async function blockerWatch(ctx: ConsolidateContext): Promise<BlockerWatch | undefined> {
+  if (ctx.cancelBlockersAfterMs === undefined || !ctx.url) return undefined;
+  const pid = (await ctx.session.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+    .pid;
+  const rels = ctx.tables.map((t) => legacyLiveOf(t.def));
+  const watch = await BlockerWatch.start(ctx.url, pid, rels, ctx.cancelBlockersAfterMs, ctx.emit);
+  watch.trying();
+  watch.locking(true);
+  return watch;
 }
 
 export function captureReverseStep(tables: MappedTable[]): Step<ConsolidateContext> {

@@ -24,6 +24,11 @@ export interface ConsolidateContext extends RunContext {
   url?: string;
   /** the conversion count running beside the copy (check:conversion starts it) */
   conversion?: ConversionCheck;
+  /**
+   * --cancel-blockers-after: once capture:install has tried this long, cancel the application
+   * sessions blocking its trigger DDL (as the cutover does; steps/cutover-blockers.ts)
+   */
+  cancelBlockersAfterMs?: number;
   /** the ANALYZEs running beside the constraints (analyze:start starts them) */
   analyzer?: SideSession<number>;
 }

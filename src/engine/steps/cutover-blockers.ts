@@ -3,14 +3,29 @@
  * watches the locking part of each attempt and cancels (pg_cancel_backend) the sessions that block
  * it — only those pg_blocking_pids names that hold a granted lock on a relation the cutover locks,
  * never a superuser's, a replication connection or the tool's own sessions. Each one is reported
- * (an event and the result), cancelled or skipped with the reason.
+ * (an event and the result), cancelled or skipped with the reason. `dfc consolidate` uses the same
+ * watch for its one DDL on live tables, the capture triggers (steps/capture-install.ts).
  */
 import type pg from 'pg';
 import { connect } from '../../db/connection.js';
 import { sleep } from '../../db/session.js';
+import { DfcError } from '../../errors.js';
 import type { EventSink } from '../events.js';
 import type { Rel } from '../names.js';
 import { q } from '../names.js';
+
+/** The option's value checked: unset, or a positive number of milliseconds. */
+export function cancelBlockersAfter(ms: number | undefined): number | undefined {
+  if (ms !== undefined && !(Number.isFinite(ms) && ms > 0))
+    throw new DfcError(
+      'DFC_CONFIG',
+      `cancelBlockersAfterMs must be a positive number, got ${JSON.stringify(ms)}`,
+      {
+        fix: 'pass --cancel-blockers-after with a whole number of milliseconds greater than 0, or leave it out',
+      },
+    );
+  return ms;
+}
 
 export interface BlockerReport {
   pid: number;
