@@ -29,6 +29,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { connect, resolveTarget, withClient } from '../src/db/connection.js';
+import { createDemoAppRole } from '../src/demo-app-role.js';
 import { CUTOVER_DEFAULTS, cutover } from '../src/engine/cutover.js';
 import { finalizeCutover } from '../src/engine/finalize.js';
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
@@ -227,7 +228,10 @@ async function runOne(
   await withClient(url, (c) => c.query('VACUUM ANALYZE'));
   const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-'));
   const ledgerPath = path.join(dir, 'ledger.jsonl');
-  const traffic = startTraffic(url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
+  // the application as production runs it: an ordinary role (the demo's), not the superuser —
+  // which is also what --cancel-blockers-after may cancel
+  const app = await createDemoAppRole(url);
+  const traffic = startTraffic(app.url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
   await sleep(3000);
   traffic.markPhase('limit');
   const limit = await oneShotLimit(url);
@@ -295,7 +299,7 @@ async function runOne(
   });
   // the cutover with default settings while the follower runs (it yields the consolidation lock)
   // and the contention generator holds 300 ms reads on the busiest tables
-  const contention = startContention(url);
+  const contention = startContention(app.url);
   await sleep(2000);
   const lockWaits = await startLockWaitSampler(url);
   const loadAtCutover = load();

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveTarget, withClient } from '../src/db/connection.js';
+import { createDemoAppRole } from '../src/demo-app-role.js';
 import { consolidate } from '../src/engine/consolidate.js';
 import { CUTOVER_DEFAULTS, cutover } from '../src/engine/cutover.js';
 import { finalizeCutover } from '../src/engine/finalize.js';
@@ -48,9 +49,12 @@ async function runOne(serverUrl: string, domains: number, rate: number, samples:
   await withClient(url, (c) => c.query('VACUUM ANALYZE'));
   const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-co-'));
   const ledgerPath = path.join(dir, 'ledger.jsonl');
-  const traffic = startTraffic(url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
+  // the application as production runs it: an ordinary role (the demo's), not the superuser —
+  // which is also what --cancel-blockers-after may cancel
+  const app = await createDemoAppRole(url);
+  const traffic = startTraffic(app.url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
   await consolidate(url);
-  const contention = startContention(url);
+  const contention = startContention(app.url);
   await sleep(2000);
   const loadBefore = load();
   const sampler = await startLockWaitSampler(url);

@@ -18,6 +18,7 @@ import { loadavg as osLoadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveTarget, withClient } from '../src/db/connection.js';
+import { createDemoAppRole } from '../src/demo-app-role.js';
 import { consolidate } from '../src/engine/consolidate.js';
 import { cutover } from '../src/engine/cutover.js';
 import { LOCKED_DEFAULTS } from '../src/engine/cutover-plan.js';
@@ -63,7 +64,10 @@ async function runOne(
   await withClient(url, (c) => c.query('VACUUM ANALYZE'));
   const dir = await mkdtemp(path.join(tmpdir(), 'dfc-bench-rb-'));
   const ledgerPath = path.join(dir, 'ledger.jsonl');
-  const traffic = startTraffic(url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
+  // the application as production runs it: an ordinary role (the demo's), not the superuser —
+  // which is also what --cancel-blockers-after may cancel
+  const app = await createDemoAppRole(url);
+  const traffic = startTraffic(app.url, { rate, durationMs: 3_600_000, ledgerPath, seed: 4 });
   traffic.markPhase('consolidate');
   await consolidate(url);
   traffic.markPhase('cutover');
@@ -75,7 +79,7 @@ async function runOne(
   const testSeconds = (Date.now() - t0) / 1000;
   const sampler = await startLockWaitSampler(url);
   traffic.markPhase('rollback');
-  const contention = contended ? startContention(url) : undefined;
+  const contention = contended ? startContention(app.url) : undefined;
   const rb = await executeRollback(url, co.rollbackPoint, { reason: 'bench', lockTimeoutMs });
   const held = await contention?.stop();
   traffic.markPhase('legacy');
