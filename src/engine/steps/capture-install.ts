@@ -49,7 +49,15 @@ export function captureInstallStep(tables: MappedTable[]): Step<ConsolidateConte
       } finally {
         await watch?.stop();
       }
-      return { tables: ctx.tables.length, ...(watch ? { blockers: watch.reports } : {}) };
+      // journaled without the statements' text (the events carry it): who, and what was done
+      const blockers = watch?.reports.map(({ pid, user, application, action, reason }) => ({
+        pid,
+        user,
+        application,
+        action,
+        ...(reason ? { reason } : {}),
+      }));
+      return { tables: ctx.tables.length, ...(blockers ? { blockers } : {}) };
     },
     /** remove every forward capture trigger the catalog shows, whichever run put it there */
     async undo(ctx) {
