@@ -20,32 +20,37 @@ export function engineRenderer(json: boolean): { onEvent: (e: EngineEvent) => vo
     };
   }
   const tty = Boolean(process.stdout.isTTY);
-  let bar: cliProgress.SingleBar | undefined;
-  let barTable = '';
+  // one bar per table being copied: tables are copied side by side on the run's lanes
+  let bars: cliProgress.MultiBar | undefined;
+  const barOf = new Map<string, cliProgress.SingleBar>();
   let lastLine = 0;
-  let health = ''; // the latest monitoring sample, shown beside the progress bar
-  const stopBar = () => {
-    bar?.stop();
-    bar = undefined;
+  let health = ''; // the latest monitoring sample, shown beside the progress bars
+  const stopBars = () => {
+    bars?.stop();
+    bars = undefined;
+    barOf.clear();
   };
+  // while bars are drawn, a line goes above them (MultiBar.log) instead of through them
+  const write = (line: string) => (bars ? bars.log(line) : process.stdout.write(line));
   return {
     onEvent: (e) => {
       if (e.type === 'progress') {
         if (tty) {
-          if (barTable !== e.table) {
-            stopBar();
-            barTable = e.table;
-            bar = new cliProgress.SingleBar(
-              {
-                format: `${e.table.padEnd(40)} {bar} {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}{health}`,
-                etaBuffer: 20,
-              },
-              cliProgress.Presets.shades_classic,
-            );
-            bar.start(e.total, e.done, { rate: e.rowsPerSecond, health });
+          bars ??= new cliProgress.MultiBar(
+            {
+              format: '{table} {bar} {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}{health}',
+              etaBuffer: 20,
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          let bar = barOf.get(e.table);
+          if (!bar) {
+            bar = bars.create(e.total, e.done, { table: e.table.padEnd(40), rate: e.rowsPerSecond, health });
+            barOf.set(e.table, bar);
           }
-          bar?.setTotal(e.total);
-          bar?.update(e.done, { rate: e.rowsPerSecond, health });
+          bar.setTotal(e.total);
+          bar.update(e.done, { rate: e.rowsPerSecond, health });
         } else if (Date.now() - lastLine > 2000 || e.done >= e.total) {
           lastLine = Date.now();
           process.stdout.write(
@@ -56,27 +61,26 @@ export function engineRenderer(json: boolean): { onEvent: (e: EngineEvent) => vo
       }
       if (e.type === 'sample') {
         health = ` | ${sampleLine(e)}`;
-        for (const a of e.alerts) process.stdout.write(`${bar ? '\n' : ''}  ! alert: ${a}\n`);
-        if (bar) bar.update({ health });
+        for (const a of e.alerts) write(`  ! alert: ${a}\n`);
+        if (bars) for (const bar of barOf.values()) bar.update({ health });
         else process.stdout.write(`  ◦ ${e.phase}: ${sampleLine(e)}\n`);
         return;
       }
-      stopBar();
-      barTable = '';
-      if (e.type === 'phase') process.stdout.write(`== ${e.message}\n`);
-      else if (e.type === 'step' && e.status === 'done')
-        process.stdout.write(`  ✓ ${e.step} (${e.seconds?.toFixed(2)} s)\n`);
-      else if (e.type === 'step' && e.status === 'skipped')
-        process.stdout.write(`  · ${e.step} (already done)\n`);
-      else if (e.type === 'throttle') process.stdout.write(`  … throttled: ${e.reason}\n`);
+      if (e.type === 'phase') {
+        stopBars();
+        process.stdout.write(`== ${e.message}\n`);
+      } else if (e.type === 'step' && e.status === 'done')
+        write(`  ✓ ${e.step} (${e.seconds?.toFixed(2)} s)\n`);
+      else if (e.type === 'step' && e.status === 'skipped') write(`  · ${e.step} (already done)\n`);
+      else if (e.type === 'throttle') write(`  … throttled: ${e.reason}\n`);
       else if (e.type === 'retry')
-        process.stdout.write(`  … ${e.what}: lock busy, attempt ${e.attempt}, retry in ${e.waitMs} ms\n`);
-      else if (e.type === 'warning') process.stdout.write(`  ! ${e.message}\n`);
+        write(`  … ${e.what}: lock busy, attempt ${e.attempt}, retry in ${e.waitMs} ms\n`);
+      else if (e.type === 'warning') write(`  ! ${e.message}\n`);
       else if (e.type === 'blocker')
-        process.stdout.write(
+        write(
           `  ! ${e.action === 'cancelled' ? 'cancelled' : `left alone (${e.reason})`} session pid ${e.pid} blocking the locks (${e.user ?? '?'}, ${e.application}): ${e.query}\n`,
         );
     },
-    stop: stopBar,
+    stop: stopBars,
   };
 }

@@ -61,7 +61,7 @@ export function registerConsolidate(program: Command): void {
     )
     .option(
       '--lanes <n>',
-      'sessions that build primary keys, indexes and constraints of different shadow tables side by side',
+      'sessions that copy and build primary keys, indexes and constraints of different shadow tables side by side',
       whole('--lanes', { min: 1 }),
       2,
     )

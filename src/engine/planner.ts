@@ -86,7 +86,9 @@ export async function planConsolidate(s: Session, input: PlannerInput): Promise<
         steps: [
           shadowCreateStep(v2),
           captureInstallStep(present),
-          ...present.map((t) => backfillStep(t, estimates.get(t.captureName.forward)!, walk)),
+          ...[...present]
+            .sort((a, b) => rowsOf(b.def.schema, b.def.name) - rowsOf(a.def.schema, a.def.name))
+            .map((t) => backfillStep(t, estimates.get(t.captureName.forward)!, walk)),
         ],
       },
       {

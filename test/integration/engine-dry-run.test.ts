@@ -54,8 +54,8 @@ describe('consolidate --dry-run', () => {
       groupOf.set(s.id, group);
     });
     expect(done.map((id) => groupOf.get(id))).toEqual(planned.map((id) => groupOf.get(id)));
-    // the primary keys, indexes and constraints are such groups
+    // the copies, primary keys, indexes and constraints are such groups
     const concurrent = plan.steps.filter((s) => s.concurrent).map((s) => s.id.split(':')[0]);
-    expect(new Set(concurrent)).toEqual(new Set(['pk', 'indexes', 'checks', 'fks']));
+    expect(new Set(concurrent)).toEqual(new Set(['backfill', 'pk', 'indexes', 'checks', 'fks']));
   });
 });

@@ -1,7 +1,8 @@
 /**
  * backfill:<table> — copy one legacy table into its shadow in short batches, by block ranges where
- * the server has TID range scans (14+), else by primary key; captured changes drained between
- * batches by the applier; throttled; resumes at the exact recorded position.
+ * the server has TID range scans (14+), else by primary key; captured changes wait in the log for
+ * pk:<table> and capture:catch-up; throttled; resumes at the exact recorded position. Concurrent: other
+ * tables are copied beside it on the run's lanes (each batch is its own transaction on its session).
  */
 import type { Step } from '../../core/step.js';
 import { type BackfillPosition, backfillBatch, startPosition } from '../backfill.js';
@@ -20,6 +21,7 @@ export function backfillStep(
     id: `backfill:${name}`,
     phase: 'phase2_shadow',
     tx: 'none',
+    concurrent: true,
     describe: () => ({
       summary: `copy ${name} (~${est.rows} rows, ${(est.bytes / 1048576).toFixed(1)} MiB) by ${walk}, applying captured changes between batches`,
       rows: est.rows,
