@@ -12,6 +12,7 @@ import { NO_JOURNAL, runPlan, undoPlan } from '../core/runner.js';
 import { connect } from '../db/connection.js';
 import { acquireAdvisoryLock, CONSOLIDATION_LOCK, releaseAdvisoryLock } from '../db/lock.js';
 import { Session, type SessionPolicy, sessionPolicy } from '../db/session.js';
+import { DfcError } from '../errors.js';
 import { V2 } from '../schema/v2/index.js';
 import type { V2Definition } from '../schema/v2/model.js';
 import {
@@ -112,6 +113,11 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
   const throttleOpts = { ...DEFAULT_THROTTLE, ...opts.throttle };
   const policy = sessionPolicy(opts.session);
   const cancelBlockersAfterMs = cancelBlockersAfter(opts.cancelBlockersAfterMs);
+  const laneCount = opts.lanes ?? DEFAULT_LANES;
+  if (!Number.isInteger(laneCount) || laneCount < 1)
+    throw new DfcError('DFC_CONFIG', `lanes must be a whole number ≥ 1, got ${JSON.stringify(opts.lanes)}`, {
+      fix: 'pass --lanes 1 (one step at a time) or more',
+    });
   const session = await Session.open(url, 'dfc-consolidate', policy);
   const lanes: Session[] = [];
   let applier: pg.Client | undefined;
@@ -120,7 +126,7 @@ export async function consolidate(url: string, opts: ConsolidateOptions = {}): P
   const c = session.client;
   try {
     applier = await connect(url, 'dfc-consolidate-apply');
-    for (let i = 1; i < Math.max(1, Math.floor(opts.lanes ?? DEFAULT_LANES)); i++)
+    for (let i = 1; i < laneCount; i++)
       lanes.push(await Session.open(url, `dfc-consolidate-lane-${i + 1}`, policy));
     await acquireAdvisoryLock(c, CONSOLIDATION_LOCK);
     await preflight(c, { requireLegacy: true });

@@ -63,11 +63,13 @@ describe('consolidate --cancel-blockers-after', () => {
     }
   });
 
-  it('refuses a value that is not a positive number, changing nothing', async () => {
+  it('refuses --cancel-blockers-after or --lanes that is not a positive number, changing nothing', async () => {
     const url = await freshDatabase('seeded', 'cblockcfg');
-    const e = await consolidate(url, { cancelBlockersAfterMs: 0 }).catch((x) => x);
-    expect(e).toBeInstanceOf(DfcError);
-    expect((e as DfcError).code).toBe('DFC_CONFIG');
+    for (const bad of [{ cancelBlockersAfterMs: 0 }, { lanes: 0 }, { lanes: 1.5 }]) {
+      const e = await consolidate(url, bad).catch((x) => x);
+      expect(e).toBeInstanceOf(DfcError);
+      expect((e as DfcError).code).toBe('DFC_CONFIG');
+    }
     const s = await consolidationStatus(url, { exact: false }).catch(() => null);
     expect(s?.state ?? 'none').not.toBe('capturing');
   });
