@@ -38,6 +38,7 @@ export {
   type ConsolidateOptions,
   type ConsolidateResult,
   consolidate,
+  DEFAULT_LANES,
   type InvalidPolicy,
 } from './engine/consolidate.js';
 export {

@@ -5,6 +5,7 @@ import {
   consolidate,
   consolidationStatus,
   cutover,
+  DEFAULT_LANES,
   DfcError,
   follow,
   type InvalidPolicy,
@@ -63,7 +64,7 @@ export function registerConsolidate(program: Command): void {
       '--lanes <n>',
       'sessions that copy and build primary keys, indexes and constraints of different shadow tables side by side',
       whole('--lanes', { min: 1 }),
-      2,
+      DEFAULT_LANES,
     )
     .option(
       '--cancel-blockers-after <ms>',
@@ -287,7 +288,7 @@ function renderPlan(plan: Awaited<ReturnType<typeof planConsolidation>>): string
     );
   });
   lines.push(
-    '  [concurrent]: runs beside its [concurrent] neighbours, one table per session (--lanes, default 2)',
+    `  [concurrent]: runs beside its [concurrent] neighbours, one table per session (--lanes, default ${DEFAULT_LANES})`,
     '',
   );
   for (const t of plan.tables) {

@@ -215,10 +215,9 @@ export async function cutover(url: string, opts: CutoverOptions = {}): Promise<C
       );
     }
     if (opts.cancelBlockersAfterMs !== undefined) {
-      const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       ctx.blockers = await BlockerWatch.start(
         url,
-        pid,
+        c,
         [...ctx.toLock, ...ctx.matviews.map((m) => m.rel)],
         opts.cancelBlockersAfterMs,
         emit,

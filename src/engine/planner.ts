@@ -5,11 +5,11 @@
  */
 import type { Plan } from '../core/step.js';
 import type { Session } from '../db/session.js';
-import type { V2Definition } from '../schema/v2/model.js';
+import type { TableDef, V2Definition } from '../schema/v2/model.js';
 import { build, ident, sql } from '../sql/sql.js';
 import { allTables } from './build.js';
 import type { MappedTable } from './mapping.js';
-import { legacyLiveOf } from './names.js';
+import { legacyLiveOf, relKey } from './names.js';
 import { setRunState } from './state.js';
 import { analyzeStartStep, analyzeStep } from './steps/analyze.js';
 import { backfillStep } from './steps/backfill.js';
@@ -61,15 +61,17 @@ export async function planConsolidate(s: Session, input: PlannerInput): Promise<
   const estimates = await legacyEstimates(s, mapped);
   const present = mapped.filter((t) => estimates.has(t.captureName.forward));
   const walk = s.caps.blockRangeBackfill && input.backfillMode === 'auto' ? 'block ranges' : 'keyset';
-  const rowsOf = (schema: string, name: string) => {
-    const m = present.find((t) => t.def.schema === schema && t.def.name === name);
+  // by schema.name: a mapped table's def is mapTable's copy of the v2 table, not the same object
+  const byName = new Map(present.map((m) => [relKey(m.def), m]));
+  const sourceOf = (t: TableDef) => byName.get(relKey(t));
+  const rowsOf = (t: TableDef) => {
+    const m = sourceOf(t);
     return m ? (estimates.get(m.captureName.forward)?.rows ?? 0) : 0;
   };
-  // concurrent groups run longest first (so the biggest table does not start last on one lane)
-  const tables = allTables(v2)
-    .map((t, i) => ({ t, i, rows: rowsOf(t.schema, t.name) }))
-    .sort((a, b) => b.rows - a.rows || a.i - b.i)
-    .map((x) => x.t);
+  // every concurrent group runs biggest table first (so it does not start last on one lane);
+  // Array.sort is stable, so tables of equal size keep the definition's order
+  const tables = allTables(v2).sort((a, b) => rowsOf(b) - rowsOf(a));
+  const copied = tables.flatMap((t) => sourceOf(t) ?? []);
   const plan: Plan<ConsolidateContext> = {
     name: 'consolidate',
     phases: [
@@ -86,9 +88,7 @@ export async function planConsolidate(s: Session, input: PlannerInput): Promise<
         steps: [
           shadowCreateStep(v2),
           captureInstallStep(present),
-          ...[...present]
-            .sort((a, b) => rowsOf(b.def.schema, b.def.name) - rowsOf(a.def.schema, a.def.name))
-            .map((t) => backfillStep(t, estimates.get(t.captureName.forward)!, walk)),
+          ...copied.map((t) => backfillStep(t, estimates.get(t.captureName.forward)!, walk)),
         ],
       },
       {
@@ -100,14 +100,9 @@ export async function planConsolidate(s: Session, input: PlannerInput): Promise<
         },
         steps: [
           // the copy went into bare heaps; now the keys, then the changes captured meanwhile
-          ...tables.map((t) =>
-            primaryKeyStep(
-              t,
-              present.some((m) => m.def === t),
-            ),
-          ),
+          ...tables.map((t) => primaryKeyStep(t, sourceOf(t) !== undefined)),
           catchUpStep('capture:catch-up', 'before the indexes'),
-          ...tables.map((t) => indexesStep(t, rowsOf(t.schema, t.name))),
+          ...tables.map((t) => indexesStep(t, rowsOf(t))),
           analyzeStartStep(),
           ...tables.map((t) => constraintsStep(t, 'check')),
           catchUpStep('capture:catch-up-2', 'before the foreign keys'),

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { consolidate, consolidationStatus, DfcError } from '../../src/index.js';
+import { consolidate, consolidationStatus, DfcError, withClient } from '../../src/index.js';
 import { createAppRole } from '../helpers/app-role.js';
 import { freshDatabase } from '../helpers/db.js';
 
@@ -70,7 +70,18 @@ describe('consolidate --cancel-blockers-after', () => {
       expect(e).toBeInstanceOf(DfcError);
       expect((e as DfcError).code).toBe('DFC_CONFIG');
     }
-    const s = await consolidationStatus(url, { exact: false }).catch(() => null);
-    expect(s?.state ?? 'none').not.toBe('capturing');
+    // nothing was started: no run journaled, no capture trigger on a legacy table
+    const left = await withClient(url, async (c) => {
+      const runs = await c.query(`SELECT to_regclass('consolidation.engine_runs') IS NOT NULL AS there`);
+      const n = runs.rows[0].there
+        ? (await c.query('SELECT count(*)::int AS n FROM consolidation.engine_runs')).rows[0].n
+        : 0;
+      const triggers = await c.query(
+        `SELECT count(*)::int AS n FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
+           JOIN pg_namespace ns ON ns.oid = cl.relnamespace WHERE ns.nspname IN ('public', 'auth') AND tg.tgname LIKE 'dfc%'`,
+      );
+      return { runs: n as number, triggers: triggers.rows[0].n as number };
+    });
+    expect(left).toEqual({ runs: 0, triggers: 0 });
   });
 });

@@ -23,7 +23,7 @@ export function backfillStep(
     tx: 'none',
     concurrent: true,
     describe: () => ({
-      summary: `copy ${name} (~${est.rows} rows, ${(est.bytes / 1048576).toFixed(1)} MiB) by ${walk}, applying captured changes between batches`,
+      summary: `copy ${name} (~${est.rows} rows, ${(est.bytes / 1048576).toFixed(1)} MiB) by ${walk}; changes captured meanwhile are applied once the primary key is built`,
       rows: est.rows,
       bytes: est.bytes,
       seconds: est.rows / ASSUMED_ROWS_PER_SECOND,

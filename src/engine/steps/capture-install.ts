@@ -81,10 +81,14 @@ export function captureInstallStep(tables: MappedTable[]): Step<ConsolidateConte
  */
 async function blockerWatch(ctx: ConsolidateContext): Promise<BlockerWatch | undefined> {
   if (ctx.cancelBlockersAfterMs === undefined || !ctx.url) return undefined;
-  const pid = (await ctx.session.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
-    .pid;
   const rels = ctx.tables.map((t) => legacyLiveOf(t.def));
-  const watch = await BlockerWatch.start(ctx.url, pid, rels, ctx.cancelBlockersAfterMs, ctx.emit);
+  const watch = await BlockerWatch.start(
+    ctx.url,
+    ctx.session.client,
+    rels,
+    ctx.cancelBlockersAfterMs,
+    ctx.emit,
+  );
   watch.trying();
   watch.locking(true);
   return watch;

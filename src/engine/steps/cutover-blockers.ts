@@ -66,7 +66,9 @@ export class BlockerWatch {
     private readonly emit: EventSink,
   ) {}
 
-  static async start(url: string, target: number, rels: Rel[], afterMs: number, emit: EventSink) {
+  /** Watch the session `watched` (the one that will wait for the locks) from a session of its own. */
+  static async start(url: string, watched: pg.ClientBase, rels: Rel[], afterMs: number, emit: EventSink) {
+    const target = (await watched.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const c = await connect(url, 'dfc-cutover-blockers');
     const w = new BlockerWatch(c, target, rels.map(q), afterMs, emit);
     w.loop = w.run();
