@@ -15,8 +15,12 @@ export interface Faults {
   /** how long a hold lasts (default 60 s: longer than any test waits to kill) */
   holdMs?: number;
   failValidation?: boolean;
-  /** tests only (no DFC_FAULT form): called when a hold starts, e.g. to commit a change in the window */
-  onHold?: (step: string) => void;
+  /**
+   * tests only (no DFC_FAULT form): called when a hold starts, e.g. to commit a change in the window.
+   * When it returns a promise the hold also lasts until that settles, so the change is in before the
+   * run goes on however slow the machine is (return nothing when the change waits on the run's locks).
+   */
+  onHold?: (step: string) => unknown;
 }
 
 export const NO_FAULTS: Faults = {};
@@ -29,8 +33,8 @@ export async function beforeStep(f: Faults, id: string): Promise<void> {
 }
 
 async function hold(f: Faults, id: string): Promise<void> {
-  f.onHold?.(id);
-  await new Promise((r) => setTimeout(r, f.holdMs ?? 60_000));
+  const windowChange = f.onHold?.(id);
+  await Promise.all([new Promise((r) => setTimeout(r, f.holdMs ?? 60_000)), windowChange]);
 }
 
 export async function afterStep(f: Faults, id: string): Promise<void> {

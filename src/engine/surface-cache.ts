@@ -16,8 +16,8 @@
  *   pg_rewrite on them and of every view that depends on them (pg_depend: a new view of another
  *   application), foreign keys pointing at them (pg_constraint), pg_publication_rel, pg_publication;
  * - the matrix's global inputs: functions of the live schemas (owner, ACL, definition; their
- *   comments: the rollback point keeps them), pg_default_acl, roles (name, superuser, inherit)
- *   and memberships.
+ *   comments: the rollback point keeps them), pg_default_acl, memberships, and every role the
+ *   read saw (name, superuser, inherit; a role created since is in neither matrix).
  * Locks do the rest: GRANT, REVOKE, CREATE POLICY/TRIGGER/RULE, COMMENT, ALTER TABLE and a new
  * view or foreign key all wait for the ACCESS EXCLUSIVE locks the cutover holds, so nothing on
  * those relations changes between the fingerprint under the lock and the COMMIT. ALTER DEFAULT
@@ -66,10 +66,27 @@ SELECT md5(concat_ws(E'\\n',
      JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = ANY (${list(live)})),
   (SELECT string_agg(d.oid || ':' || d.xmin, ',' ORDER BY d.oid) FROM pg_default_acl d),
-  (SELECT string_agg(concat_ws(',', r.oid, r.rolname, r.rolsuper, r.rolinherit), ';' ORDER BY r.oid) FROM pg_roles r),
   (SELECT string_agg(m::text, ';' ORDER BY m::text) FROM pg_auth_members m)
-)) AS fp`;
+)) AS catalog,
+  (SELECT array_agg(concat_ws(',', r.oid, r.rolname, r.rolsuper, r.rolinherit) ORDER BY r.oid) FROM pg_roles r) AS roles`;
 };
+
+/**
+ * The catalog rows' versions, and the roles apart: roles are cluster-wide, and one created
+ * meanwhile (by another application, in another database) is in no read made before it, so it
+ * changes nothing those reads say. A role read, renamed, dropped or made superuser, or any
+ * membership, does.
+ */
+export interface SurfaceFingerprint {
+  catalog: string;
+  roles: readonly string[];
+}
+
+/** The cached read is current: the same catalog rows and every role it saw, unchanged. */
+export function sameSurface(read: SurfaceFingerprint, now: SurfaceFingerprint): boolean {
+  const roles = new Set(now.roles);
+  return read.catalog === now.catalog && read.roles.every((r) => roles.has(r));
+}
 
 /**
  * One query; `schemas`: the live schemas and their counterparts; `live`: the live schemas
@@ -80,9 +97,11 @@ export async function surfaceFingerprint(
   c: pg.ClientBase,
   schemas: readonly string[],
   live: readonly string[],
-): Promise<string> {
-  const r = await c.query<{ fp: string }>(named('dfc_surface_fp', fingerprintSql(schemas, live)));
-  return r.rows[0]!.fp;
+): Promise<SurfaceFingerprint> {
+  const r = await c.query<{ catalog: string; roles: string[] }>(
+    named('dfc_surface_fp', fingerprintSql(schemas, live)),
+  );
+  return { catalog: r.rows[0]!.catalog, roles: r.rows[0]!.roles };
 }
 
 /**
@@ -90,7 +109,7 @@ export async function surfaceFingerprint(
  * at. `read` runs inside a transaction (readSurface sets search_path locally).
  */
 export class SurfaceCache<T> {
-  private cached: { fingerprint: string; value: T } | undefined;
+  private cached: { fingerprint: SurfaceFingerprint; value: T } | undefined;
   /** how the last underLock() got its value */
   source: 'cached' | 'read under the lock' | undefined;
 
@@ -101,12 +120,16 @@ export class SurfaceCache<T> {
     private readonly read: (c: pg.ClientBase) => Promise<T>,
   ) {}
 
+  private current(now: SurfaceFingerprint): boolean {
+    return this.cached !== undefined && sameSurface(this.cached.fingerprint, now);
+  }
+
   /** Outside the locks, in a transaction of its own: read (again) unless the cached read is current. */
   async refresh(session: Session): Promise<'cached' | 'read'> {
     return session.transaction(async () => {
       const c = session.client;
       const fingerprint = await surfaceFingerprint(c, this.schemas, this.live);
-      if (this.cached?.fingerprint === fingerprint) return 'cached';
+      if (this.current(fingerprint)) return 'cached';
       this.cached = { fingerprint, value: await this.read(c) };
       return 'read';
     });
@@ -115,7 +138,7 @@ export class SurfaceCache<T> {
   /** Under the locks: the cached read when the catalog rows it came from are unchanged, else a read now. */
   async underLock(c: pg.ClientBase, emit: EventSink): Promise<T> {
     const fingerprint = await surfaceFingerprint(c, this.schemas, this.live);
-    if (this.cached?.fingerprint === fingerprint) {
+    if (this.cached && this.current(fingerprint)) {
       this.source = 'cached';
       return this.cached.value;
     }

@@ -100,9 +100,11 @@ async function cutoverWithWindow(
     onEvent: (e) => events.push(e),
     faults: {
       ...hold,
-      holdMs: 1500,
+      holdMs: 100,
+      // the hold lasts until the changes are committed (nothing of the cutover's holds a lock yet)
       onHold: () => {
         committed ??= withClient(url, (c) => c.query(changes));
+        return committed;
       },
     },
   });
@@ -160,6 +162,35 @@ describe('surface read before the cutover locks', () => {
     await withClient(url, async (c) => expect(await carriedToV2(c, role)).toEqual(EXPECTED));
   });
 
+  it('a role created elsewhere right before the LOCK leaves the read current; one it saw renamed does not', async () => {
+    // roles are cluster-wide: another application's new role is in neither matrix
+    const { url, role } = await ready('surfrole');
+    const other = `other_${tag()}`;
+    const created = await cutoverWithWindow(
+      url,
+      role,
+      { holdBefore: 'cutover:lock' },
+      `CREATE ROLE "${other}" NOLOGIN`,
+    );
+    expect(created.source).toBe('cached');
+    expect(created.warnings).toEqual([]);
+    await withClient(url, (c) => c.query(`DROP ROLE "${other}"`));
+
+    const { url: url2, role: role2 } = await ready('surfren');
+    const renamed = `${role2}_renamed`;
+    const r = await cutoverWithWindow(
+      url2,
+      role2,
+      { holdBefore: 'cutover:lock' },
+      `ALTER ROLE "${role2}" RENAME TO "${renamed}"`,
+    );
+    expect(r.source).toBe('read under the lock');
+    await withClient(url2, async (c) => {
+      const d = await c.query(`SELECT has_table_privilege($1, 'public.campaigns', 'DELETE') AS b`, [renamed]);
+      expect(d.rows[0].b).toBe(true); // on v2, under its new name
+    });
+  });
+
   it('without changes the read before the locks is used, and rollback execute reads its surface the same way', async () => {
     const { url, role } = await ready('surfnone');
     const events: EngineEvent[] = [];
@@ -181,11 +212,12 @@ describe('surface read before the cutover locks', () => {
       onEvent: (e) => rbEvents.push(e),
       faults: {
         holdBefore: 'rollback:lock',
-        holdMs: 1500,
+        holdMs: 100,
         onHold: () => {
           committed ??= withClient(url, (c) =>
             c.query(`CREATE TABLE public.window_rb (campaign_id uuid REFERENCES public.campaigns (id))`),
           );
+          return committed;
         },
       },
     });
