@@ -8,14 +8,17 @@
  *     on its capture triggers with CONSOLIDATION_03, it is resumed with --cancel-blockers-after 2000);
  *   - online backfill rows/s ÷ one-shot copy rows/s;
  *   - the application's write latency p50/p99 with forward capture on ÷ off, single-row and
- *     100-row batch inserts (each in a transaction rolled back: nothing is left behind);
+ *     100-row batch inserts (each in a transaction rolled back: nothing is left behind), measured
+ *     interleaved against a twin of generated_domains without capture (write-latency.ts), and
+ *     across time (off before the consolidation, on while following) for comparison;
  *   - the follower's lag (rows, seconds) while waiting for cutover;
  *   - the tool's peak resident memory (the child's VmHWM from /proc, sampled until it exits);
  *   - then the cutover with default settings, the follower yielding to it and the contention
  *     generator on (2 sessions holding 300 ms reads on campaigns and generated_domains): attempts,
  *     lock held, the longest application write and the stall (longest wait for a relation lock);
  *     when it gives up (CONSOLIDATION_03), a second one with --cancel-blockers-after 2000;
- *   - after it, write latency on v2 with reverse capture on ÷ off (off: after finalize);
+ *   - after it, write latency on v2 with reverse capture on ÷ off, interleaved with a twin, and
+ *     across time (off: after finalize);
  *   - traffic failures and the ledger.
  * The measuring instruments here use only SQL, the v2 definition and the workload; the engine is
  * only called to do the work.
@@ -43,7 +46,14 @@ import { startLockWaitSampler } from '../workload/lock-waits.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
 import { describeStall, phaseWrites, stallMs } from './stall.js';
-import { type Latency, writeLatency } from './write-latency.js';
+import {
+  createTwin,
+  dropTwin,
+  type Latency,
+  type PairedLatency,
+  pairedWriteLatency,
+  writeLatency,
+} from './write-latency.js';
 
 const { values } = parseArgs({
   options: {
@@ -269,6 +279,12 @@ async function runOne(
   })();
   const on = await writeLatency(url, samples);
   await sampler;
+  // capture on and off in the same seconds: generated_domains beside a twin without capture
+  // (made after the lag was sampled, dropped before the cutover: it is bench load, not the run's)
+  traffic.markPhase('paired');
+  await createTwin(url);
+  const paired = await pairedWriteLatency(url, samples);
+  await dropTwin(url);
   const engineSeconds = child.engineSeconds();
   await lagConn.end();
   // the journal: per-step durations and the backfill's rows
@@ -328,13 +344,16 @@ async function runOne(
   const exited = exit ?? (await child.exited);
   // reverse capture after cutover: on, then off once finalize dropped it
   type Writes = Awaited<ReturnType<typeof writeLatency>>;
-  let reverse: { on: Writes; off: Writes } | null = null;
+  let reverse: { on: Writes; off: Writes; paired: PairedLatency } | null = null;
   if (!('failed' in through)) {
     await sleep(1000);
     const reverseOn = await writeLatency(url, samples);
+    await createTwin(url);
+    const reversePaired = await pairedWriteLatency(url, samples);
+    await dropTwin(url);
     await finalizeCutover(url, { keepDays: 0 });
     await sleep(1000);
-    reverse = { on: reverseOn, off: await writeLatency(url, samples) };
+    reverse = { on: reverseOn, off: await writeLatency(url, samples), paired: reversePaired };
   }
   await sleep(1000);
   traffic.stop();
@@ -351,6 +370,7 @@ async function runOne(
     firstTry: firstTry && { ...firstTry, cancelled: child.cancelled() },
     off,
     on,
+    paired,
     lags,
     cutover: co,
     cancelling,
@@ -417,9 +437,11 @@ for (const n of String(values.domains).split(',').map(Number)) {
       }),
       `conversion count (its own session, beside the copy): ${r.journal.countSeconds?.toFixed(2) ?? '?'} s`,
       `online backfill ${r.journal.backfillRows} rows in ${backfillSeconds.toFixed(2)} s (wall, 2 lanes) = ${Math.round(online)} rows/s; one-shot copy ${Math.round(oneShot)} rows/s; ratio ${(online / oneShot).toFixed(2)}`,
-      `writes, capture off: single ${ms(r.off.single)}; 100-row batch ${ms(r.off.batch)}`,
-      `writes, capture on:  single ${ms(r.on.single)}; 100-row batch ${ms(r.on.batch)}`,
-      `  forward on ÷ off: single ${ratio(r.on.single, r.off.single)}; batch ${ratio(r.on.batch, r.off.batch)} (goal p50 ≤ 1.1)`,
+      'writes, capture on and off side by side (interleaved: generated_domains and a twin without capture, while following):',
+      `  capture on:  single ${ms(r.paired.on.single)}; 100-row batch ${ms(r.paired.on.batch)}`,
+      `  capture off: single ${ms(r.paired.off.single)}; 100-row batch ${ms(r.paired.off.batch)}`,
+      `  forward on ÷ off: single ${ratio(r.paired.on.single, r.paired.off.single)}; batch ${ratio(r.paired.on.batch, r.paired.off.batch)} (goal p50 ≤ 1.1)`,
+      `writes across time (off before the consolidation, on while following: the load differs): single ${ms(r.off.single)} → ${ms(r.on.single)}; batch ${ms(r.off.batch)} → ${ms(r.on.batch)}; on ÷ off single ${ratio(r.on.single, r.off.single)}, batch ${ratio(r.on.batch, r.off.batch)}`,
       `follower lag over ${r.lags.length} s waiting for cutover: max ${maxLag.rows} rows / ${maxLag.seconds.toFixed(2)} s, mean ${meanRows.toFixed(1)} rows`,
       `tool peak resident memory: ${r.exited.maxRssKb === null ? 'n/a (no /proc)' : `${(r.exited.maxRssKb / 1024).toFixed(1)} MiB`}; follower exit code ${r.exited.code}`,
       'failed' in r.cutover
@@ -441,9 +463,11 @@ for (const n of String(values.domains).split(',').map(Number)) {
       `contention: ${r.held.transactions} read transactions of ${r.held.holdMs} ms, errors ${JSON.stringify(r.held.errors)}`,
       ...(r.reverse
         ? [
-            `v2 writes, reverse capture on:  single ${ms(r.reverse.on.single)}; 100-row batch ${ms(r.reverse.on.batch)}`,
-            `v2 writes, reverse capture off: single ${ms(r.reverse.off.single)}; 100-row batch ${ms(r.reverse.off.batch)}`,
-            `  reverse on ÷ off: single ${ratio(r.reverse.on.single, r.reverse.off.single)}; batch ${ratio(r.reverse.on.batch, r.reverse.off.batch)} (goal p50 ≤ 1.1)`,
+            'v2 writes, reverse capture on and off side by side (interleaved, a twin without capture):',
+            `  capture on:  single ${ms(r.reverse.paired.on.single)}; 100-row batch ${ms(r.reverse.paired.on.batch)}`,
+            `  capture off: single ${ms(r.reverse.paired.off.single)}; 100-row batch ${ms(r.reverse.paired.off.batch)}`,
+            `  reverse on ÷ off: single ${ratio(r.reverse.paired.on.single, r.reverse.paired.off.single)}; batch ${ratio(r.reverse.paired.on.batch, r.reverse.paired.off.batch)} (goal p50 ≤ 1.1)`,
+            `v2 writes across time (on after the cutover, off after finalize): single ${ms(r.reverse.on.single)} → ${ms(r.reverse.off.single)}; batch ${ms(r.reverse.on.batch)} → ${ms(r.reverse.off.batch)}; on ÷ off single ${ratio(r.reverse.on.single, r.reverse.off.single)}, batch ${ratio(r.reverse.on.batch, r.reverse.off.batch)}`,
           ]
         : []),
       `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes, achieved ${r.report.achievedOpsPerSec.toFixed(0)} ops/s; ledger mismatches ${r.mismatches}`,
@@ -459,7 +483,7 @@ if (results.length > 1) {
   for (const r of results) {
     const limitSeconds = r.limit.copySeconds + r.limit.indexSeconds;
     process.stdout.write(
-      `  ${String(r.domains).padStart(8)} domains: limit ${limitSeconds.toFixed(1)} s, consolidation ${r.consolidateSeconds.toFixed(1)} s (${(r.consolidateSeconds / limitSeconds).toFixed(2)}×), peak RSS ${r.exited.maxRssKb ? (r.exited.maxRssKb / 1024).toFixed(0) : '?'} MiB, cutover ${r.cutover.attempts} attempts, lock ${r.cutover.lockHeldMs} ms, stall ${stallMs(r.waits).toFixed(0)} ms${r.reverse ? `, reverse capture on÷off p50 single ${(r.reverse.on.single.p50 / r.reverse.off.single.p50).toFixed(2)} batch ${(r.reverse.on.batch.p50 / r.reverse.off.batch.p50).toFixed(2)}` : ''}; forward single ${(r.on.single.p50 / r.off.single.p50).toFixed(2)} batch ${(r.on.batch.p50 / r.off.batch.p50).toFixed(2)}\n`,
+      `  ${String(r.domains).padStart(8)} domains: limit ${limitSeconds.toFixed(1)} s, consolidation ${r.consolidateSeconds.toFixed(1)} s (${(r.consolidateSeconds / limitSeconds).toFixed(2)}×), peak RSS ${r.exited.maxRssKb ? (r.exited.maxRssKb / 1024).toFixed(0) : '?'} MiB, cutover ${r.cutover.attempts} attempts, lock ${r.cutover.lockHeldMs} ms, stall ${stallMs(r.waits).toFixed(0)} ms${r.reverse ? `, reverse capture on÷off p50 (interleaved) single ${(r.reverse.paired.on.single.p50 / r.reverse.paired.off.single.p50).toFixed(2)} batch ${(r.reverse.paired.on.batch.p50 / r.reverse.paired.off.batch.p50).toFixed(2)}` : ''}; forward single ${(r.paired.on.single.p50 / r.paired.off.single.p50).toFixed(2)} batch ${(r.paired.on.batch.p50 / r.paired.off.batch.p50).toFixed(2)}\n`,
     );
   }
 }

@@ -6,8 +6,9 @@
  *   - the application's longest write during the cutover (its op named), and the stall: the
  *     longest an application session waited for a relation lock (goal ≤ 1.5 × the lock timeout;
  *     bench/stall.ts);
- *   - after cutover, insert latency p50/p99 into v2 generated_domains with reverse capture on ÷ off
- *     (off = after `finalize` dropped it), single-row and 100-row batch, each rolled back.
+ *   - after cutover, insert latency p50/p99 into v2 generated_domains with reverse capture on ÷ off,
+ *     single-row and 100-row batch, each rolled back: interleaved with a twin of the table without
+ *     capture (write-latency.ts), and across time (off = after `finalize` dropped it).
  * Usage: npx tsx bench/cutover.ts [--domains 100000,1000000] [--rate 80] [--samples 300] [--database-url URL]
  */
 import { execFileSync } from 'node:child_process';
@@ -27,7 +28,7 @@ import { startLockWaitSampler } from '../workload/lock-waits.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
 import { describeStall, phaseWrites, stallMs } from './stall.js';
-import { type Latency, writeLatency } from './write-latency.js';
+import { createTwin, dropTwin, type Latency, pairedWriteLatency, writeLatency } from './write-latency.js';
 
 const { values } = parseArgs({
   options: {
@@ -79,13 +80,17 @@ async function runOne(serverUrl: string, domains: number, rate: number, samples:
   const held = await contention.stop();
   await sleep(2000);
   const on = await writeLatency(url, samples);
+  // on and off in the same seconds: v2 generated_domains beside a twin without reverse capture
+  await createTwin(url);
+  const paired = await pairedWriteLatency(url, samples);
+  await dropTwin(url);
   await finalizeCutover(url, { keepDays: 0 });
   await sleep(1000);
   const off = await writeLatency(url, samples);
   traffic.stop();
   const report = await traffic.done;
   const ledger = await verifyLedger(url, ledgerPath);
-  return { domains, co, wallSeconds, held, on, off, report, ledger, loadBefore, steps, waits };
+  return { domains, co, wallSeconds, held, on, off, paired, report, ledger, loadBefore, steps, waits };
 }
 
 const { url: serverUrl } = await resolveTarget({ databaseUrl: values['database-url'], database: 'postgres' });
@@ -110,9 +115,11 @@ for (const n of String(values.domains).split(',').map(Number)) {
       `locked steps (ms, committed attempt):    ${r.steps.join(', ')}`,
       ...describeStall(writes, r.waits, timeout, 'cutover'),
       `contention: ${r.held.transactions} read transactions of ${r.held.holdMs} ms, errors ${JSON.stringify(r.held.errors)}`,
-      `v2 writes, reverse capture on:  single ${ms(r.on.single)}; 100-row batch ${ms(r.on.batch)}`,
-      `v2 writes, reverse capture off: single ${ms(r.off.single)}; 100-row batch ${ms(r.off.batch)}`,
-      `  on ÷ off: single ${ratio(r.on.single, r.off.single)}; batch ${ratio(r.on.batch, r.off.batch)} (goal p50 ≤ 1.1)`,
+      'v2 writes, reverse capture on and off side by side (interleaved, a twin without capture):',
+      `  capture on:  single ${ms(r.paired.on.single)}; 100-row batch ${ms(r.paired.on.batch)}`,
+      `  capture off: single ${ms(r.paired.off.single)}; 100-row batch ${ms(r.paired.off.batch)}`,
+      `  on ÷ off: single ${ratio(r.paired.on.single, r.paired.off.single)}; batch ${ratio(r.paired.on.batch, r.paired.off.batch)} (goal p50 ≤ 1.1)`,
+      `v2 writes across time (on after the cutover, off after finalize): single ${ms(r.on.single)} → ${ms(r.off.single)}; batch ${ms(r.on.batch)} → ${ms(r.off.batch)}; on ÷ off single ${ratio(r.on.single, r.off.single)}, batch ${ratio(r.on.batch, r.off.batch)}`,
       `traffic: ${r.report.ops} ops, ${r.report.failedWrites} failed writes; ledger: ${r.ledger.mismatches.length} mismatches of ${r.ledger.checked} keys`,
       ...Object.entries(r.report.perPhase).map(
         ([phase, p]) =>
@@ -121,7 +128,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
     ].join('\n')}\n`,
   );
   rows.push(
-    `${n.toLocaleString('en').padStart(10)} domains: ${r.co.attempts} attempts, lock ${r.co.lockHeldMs} ms, stall ${stall.toFixed(0)} ms (${(stall / timeout).toFixed(2)}×; longest write ${writes.longest?.ms.toFixed(0) ?? 0} ms ${writes.longest?.op ?? ''}), reverse capture on÷off single ${(r.on.single.p50 / r.off.single.p50).toFixed(2)} batch ${(r.on.batch.p50 / r.off.batch.p50).toFixed(2)} (p50); ${r.loadBefore}`,
+    `${n.toLocaleString('en').padStart(10)} domains: ${r.co.attempts} attempts, lock ${r.co.lockHeldMs} ms, stall ${stall.toFixed(0)} ms (${(stall / timeout).toFixed(2)}×; longest write ${writes.longest?.ms.toFixed(0) ?? 0} ms ${writes.longest?.op ?? ''}), reverse capture on÷off (interleaved) single ${(r.paired.on.single.p50 / r.paired.off.single.p50).toFixed(2)} batch ${(r.paired.on.batch.p50 / r.paired.off.batch.p50).toFixed(2)} (p50); ${r.loadBefore}`,
   );
 }
 process.stdout.write(`\nside by side:\n${rows.join('\n')}\n`);
