@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /** `dfc`: argv → library call → rendered events. Never talks to PostgreSQL itself. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
+import { PACKAGE_ROOT } from '../src/package-root.js';
 import { registerAdvise } from './commands/advise.js';
 import { registerBackup } from './commands/backup.js';
 import { registerBenchmark } from './commands/benchmark.js';
@@ -20,9 +23,13 @@ import { registerSeed } from './commands/seed.js';
 import { registerSetup } from './commands/setup.js';
 import { registerValidate } from './commands/validate.js';
 
+const { version } = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+};
 const program = new Command();
 program
   .name('dfc')
+  .version(version, '-V, --version', 'print the version of dfc')
   .description(
     'DomainFlow schema consolidation toolkit: legacy 000001-000017 → schema v2, online, nothing lost',
   )

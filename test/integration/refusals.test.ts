@@ -4,7 +4,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +66,17 @@ describe('number options are validated in one place (DFC_CONFIG, no stack trace,
         }
       }
     });
+  });
+});
+
+describe('dfc --version', () => {
+  it("prints the package's version and touches no database", async () => {
+    const { version } = JSON.parse(
+      readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8'),
+    );
+    const r = await dfc(['--version'], { DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
   });
 });
 
