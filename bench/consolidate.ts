@@ -125,7 +125,7 @@ interface Child {
   engineSeconds: () => number | null;
   /** per kind of step (the id before ':'): first start → last done, from the child's step events (s) */
   walls: Map<string, { start: number; end: number }>;
-  /** sessions the run cancelled (--cancel-blockers-after) */
+  /** statements the run cancelled and idle transactions it terminated (--cancel-blockers-after) */
   cancelled: () => number;
   exited: Promise<{ code: number | null; maxRssKb: number | null; stderr: string }>;
   interrupt: () => void;
@@ -184,7 +184,7 @@ function startConsolidate(url: string, extra: string[] = []): Child {
           message?: string;
         };
         if (e.error) failure = { code: e.code ?? '?', message: e.message ?? '' };
-        if (e.type === 'blocker' && (e as { action?: string }).action === 'cancelled') cancelled++;
+        if (e.type === 'blocker' && (e as { action?: string }).action !== 'skipped') cancelled++;
         if (e.type === 'phase' && e.phase === 'ready_for_cutover') onReady((now() - t0) / 1000);
         if (e.type === 'step' && e.step && (e.status === 'start' || e.status === 'done')) {
           const kind = e.step.split(':')[0]!;
@@ -424,7 +424,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
       `whole consolidation (process start → ready_for_cutover): ${r.consolidateSeconds.toFixed(2)} s = ${(r.consolidateSeconds / limitSeconds).toFixed(2)} × the limit`,
       ...(r.firstTry
         ? [
-            `  with defaults it gave up after ${r.firstTry.seconds.toFixed(1)} s (${r.firstTry.error.slice(0, 200)}); resumed with --cancel-blockers-after ${CANCEL_AFTER_MS}: ${r.firstTry.cancelled} statement(s) cancelled; the time counts both`,
+            `  with defaults it gave up after ${r.firstTry.seconds.toFixed(1)} s (${r.firstTry.error.slice(0, 200)}); resumed with --cancel-blockers-after ${CANCEL_AFTER_MS}: ${r.firstTry.cancelled} statement(s) cancelled or idle transaction(s) terminated; the time counts both`,
           ]
         : []),
       `  of which consolidate() itself (connect → ready, no process start-up): ${r.engineSeconds?.toFixed(2) ?? '?'} s = ${r.engineSeconds ? (r.engineSeconds / limitSeconds).toFixed(2) : '?'} × the limit`,
@@ -451,7 +451,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
         ? [
             'failed' in r.cancelling
               ? `then with --cancel-blockers-after ${CANCEL_AFTER_MS}: FAILED: ${r.cancelling.failed}`
-              : `then with --cancel-blockers-after ${CANCEL_AFTER_MS}: ${r.cancelling.attempts} attempt(s), lock held ${r.cancelling.lockHeldMs} ms; blockers ${r.cancelling.blockers.filter((b) => b.action === 'cancelled').length} cancelled, ${r.cancelling.blockers.filter((b) => b.action === 'skipped').length} skipped (${[...new Set(r.cancelling.blockers.map((b) => b.application))].join(', ')})`,
+              : `then with --cancel-blockers-after ${CANCEL_AFTER_MS}: ${r.cancelling.attempts} attempt(s), lock held ${r.cancelling.lockHeldMs} ms; blockers ${r.cancelling.blockers.filter((b) => b.action === 'cancelled').length} statement(s) cancelled, ${r.cancelling.blockers.filter((b) => b.action === 'terminated').length} idle transaction(s) terminated, ${r.cancelling.blockers.filter((b) => b.action === 'skipped').length} skipped (${[...new Set(r.cancelling.blockers.map((b) => b.application))].join(', ')})`,
           ]
         : []),
       ...describeStall(

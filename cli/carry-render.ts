@@ -26,6 +26,18 @@ export function typeChangeLines(changes: TypeChange[], resetUsed: boolean): stri
   ];
 }
 
+/** What --cancel-blockers-after did to one blocking session, in words. */
+export function blockerAction(b: {
+  action: 'cancelled' | 'terminated' | 'skipped';
+  reason?: string;
+}): string {
+  return b.action === 'skipped'
+    ? `left alone (${b.reason})`
+    : b.action === 'terminated'
+      ? `terminated (${b.reason})`
+      : 'cancelled';
+}
+
 export function cutoverLines(r: CutoverResult): string[] {
   const carried = r.carried.carried.map((x) => `${x.kind} ${x.name}`);
   return [
@@ -34,7 +46,7 @@ export function cutoverLines(r: CutoverResult): string[] {
     ...typeChangeLines(r.typeChanges, Boolean(r.sessions)),
     ...r.blockers.map(
       (b) =>
-        `${b.action === 'cancelled' ? 'cancelled' : `left alone (${b.reason})`} blocking session pid ${b.pid} (${b.user ?? '?'}, ${b.application || 'no application_name'}, ${b.state ?? '?'}): ${b.query}${b.action === 'cancelled' && !b.ok ? ' [pg_cancel_backend returned false]' : ''}`,
+        `${blockerAction(b)} blocking session pid ${b.pid} (${b.user ?? '?'}, ${b.application || 'no application_name'}, ${b.state ?? '?'}): ${b.query}${b.action !== 'skipped' && !b.ok ? ` [pg_${b.action === 'cancelled' ? 'cancel' : 'terminate'}_backend returned false]` : ''}`,
     ),
     ...(r.sessions
       ? [

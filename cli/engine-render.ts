@@ -1,6 +1,7 @@
 /** Renders engine events: a progress bar per table on a TTY, plain lines otherwise, JSON lines with --json. */
 import cliProgress from 'cli-progress';
 import type { EngineEvent } from '../src/index.js';
+import { blockerAction } from './carry-render.js';
 
 /** lock waits, capture backlog, progress and sessions of one monitoring sample, in one short line */
 export function sampleLine(e: Extract<EngineEvent, { type: 'sample' }>): string {
@@ -78,7 +79,7 @@ export function engineRenderer(json: boolean): { onEvent: (e: EngineEvent) => vo
       else if (e.type === 'warning') write(`  ! ${e.message}\n`);
       else if (e.type === 'blocker')
         write(
-          `  ! ${e.action === 'cancelled' ? 'cancelled' : `left alone (${e.reason})`} session pid ${e.pid} blocking the locks (${e.user ?? '?'}, ${e.application}): ${e.query}\n`,
+          `  ! ${blockerAction(e)} session pid ${e.pid} blocking the locks (${e.user ?? '?'}, ${e.application}): ${e.query}\n`,
         );
     },
     stop: stopBars,

@@ -68,7 +68,7 @@ export function registerConsolidate(program: Command): void {
     )
     .option(
       '--cancel-blockers-after <ms>',
-      'after trying this long to install the capture triggers, cancel the sessions blocking them (never superusers, replication or dfc); each is reported',
+      'after trying this long to install the capture triggers, cancel the statements blocking them (never superusers, replication or dfc; a transaction idle that long with its locks is terminated); each is reported',
       whole('--cancel-blockers-after', { min: 1 }),
     )
     .option('--on-invalid <policy>', 'rows that cannot convert: abort (default) or quarantine', 'abort')
@@ -214,7 +214,7 @@ export function registerConsolidate(program: Command): void {
     )
     .option(
       '--cancel-blockers-after <ms>',
-      'after trying this long, cancel the sessions blocking the cutover locks (never superusers, replication or dfc); each is reported',
+      'after trying this long, cancel the statements blocking the cutover locks (never superusers, replication or dfc; a transaction idle that long with its locks is terminated); each is reported',
       whole('--cancel-blockers-after', { min: 1 }),
     )
     .option(

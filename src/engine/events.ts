@@ -39,7 +39,7 @@ export type EngineEvent =
       application: string;
       state: string | null;
       query: string;
-      action: 'cancelled' | 'skipped';
+      action: 'cancelled' | 'terminated' | 'skipped';
       reason?: string;
       ok: boolean;
     };

@@ -3,7 +3,8 @@
  * generated_domains (workload/contention.ts) while the application writes. With default settings
  * the cutover gets through (short lock timeout, many jittered attempts) and nothing is lost.
  * --cancel-blockers-after cancels only the application's blocking sessions, never a superuser's,
- * and reports each one.
+ * ends an application transaction left idle with its locks (a cancel does not reach it), and
+ * reports each one.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,26 @@ describe('cutover under contention', () => {
     expect(cancelled.some((b) => b.ok && report.pids.includes(b.pid))).toBe(true);
     expect(report.errors['57014']).toBeGreaterThan(0);
     expect(skipped).toEqual([]);
+  });
+
+  it('--cancel-blockers-after ends an application transaction left idle holding a lock (a cancel cannot), reported once', async () => {
+    const url = await ready(300);
+    const app = await createAppRole(url);
+    // a report job that opened a transaction, read campaigns and went quiet, keeping its lock
+    const idle = new pg.Client({ connectionString: app.url, application_name: 'report-job' });
+    idle.on('error', () => {}); // its connection is about to be closed from the server side
+    await idle.connect();
+    await idle.query('BEGIN');
+    await idle.query('SELECT count(*) FROM campaigns');
+    const pid = (await idle.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const co = await cutover(url, { cancelBlockersAfterMs: 200 });
+    expect(co.validation.every((v) => v.passed)).toBe(true);
+    expect(co.blockers.map(({ pid, user, state, action, ok }) => ({ pid, user, state, action, ok }))).toEqual(
+      [{ pid, user: app.role, state: 'idle in transaction', action: 'terminated', ok: true }],
+    );
+    expect(co.blockers[0]?.reason).toMatch(/^idle in transaction for \d+ ms: a cancel does not reach/);
+    await expect(idle.query('SELECT 1')).rejects.toThrow();
+    await idle.end().catch(() => {});
   });
 
   it('locks the tables other sessions hold first, so the wait for them happens before anything is locked', async () => {

@@ -2,8 +2,12 @@
  * --cancel-blockers-after MS: once the cutover has tried for MS to get its locks, a second session
  * watches the locking part of each attempt and cancels (pg_cancel_backend) the sessions that block
  * it — only those pg_blocking_pids names that hold a granted lock on a relation the cutover locks,
- * never a superuser's, a replication connection or the tool's own sessions. Each one is reported
- * (an event and the result), cancelled or skipped with the reason. `dfc consolidate` uses the same
+ * never a superuser's, a replication connection or the tool's own sessions. A session idle in its
+ * transaction is out of a cancel's reach (PostgreSQL ignores a cancel between statements): once it
+ * has been idle for MS too it is ended with pg_terminate_backend, as idle_in_transaction_session_timeout
+ * would (its transaction rolls back, its connection closes); idle for less, it is looked at again
+ * (a live transaction between two statements). Each one is reported once per statement (an event
+ * and the result): cancelled, terminated, or skipped with the reason. `dfc consolidate` uses the same
  * watch for its one DDL on live tables, the capture triggers (steps/capture-install.ts).
  */
 import type pg from 'pg';
@@ -33,10 +37,10 @@ export interface BlockerReport {
   application: string;
   state: string | null;
   query: string;
-  action: 'cancelled' | 'skipped';
-  /** why it was skipped */
+  action: 'cancelled' | 'terminated' | 'skipped';
+  /** why it was skipped or terminated */
   reason?: string;
-  /** pg_cancel_backend's answer (false when skipped or already gone) */
+  /** pg_cancel_backend's or pg_terminate_backend's answer (false when skipped or already gone) */
   ok: boolean;
 }
 
@@ -48,6 +52,10 @@ interface Row {
   query: string;
   superuser: boolean | null;
   replication: boolean;
+  /** ms since its state last changed (for a session idle in transaction: how long it has been idle) */
+  idle_ms: number;
+  /** when its current statement started: one statement is cancelled once */
+  query_start: string | null;
 }
 
 export class BlockerWatch {
@@ -56,7 +64,8 @@ export class BlockerWatch {
   private since = 0;
   private stopped = false;
   private loop?: Promise<void>;
-  private skipped = new Set<number>();
+  /** reported once: skipped sessions by pid, cancelled statements by pid and start, terminated pids */
+  private seen = new Set<string>();
 
   private constructor(
     private readonly c: pg.Client,
@@ -96,7 +105,8 @@ export class BlockerWatch {
   private async sweep(): Promise<void> {
     const r = await this.c.query<Row>(
       `SELECT a.pid, a.usename::text AS user, a.application_name AS application, a.state, left(a.query, 200) AS query,
-              ro.rolsuper AS superuser, (coalesce(ro.rolreplication, false) OR a.backend_type <> 'client backend') AS replication
+              ro.rolsuper AS superuser, (coalesce(ro.rolreplication, false) OR a.backend_type <> 'client backend') AS replication,
+              (extract(epoch FROM clock_timestamp() - a.state_change) * 1000)::float8 AS idle_ms, a.query_start::text AS query_start
          FROM pg_stat_activity a LEFT JOIN pg_roles ro ON ro.oid = a.usesysid
         WHERE a.pid = ANY (pg_blocking_pids($1))
           AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.granted AND l.locktype = 'relation'
@@ -112,14 +122,32 @@ export class BlockerWatch {
             ? "the tool's own session"
             : undefined;
       if (reason) {
-        if (this.skipped.has(b.pid)) continue;
-        this.skipped.add(b.pid);
-        this.report({ ...b, action: 'skipped', reason, ok: false });
+        if (this.once(`skipped ${b.pid}`)) this.report({ ...b, action: 'skipped', reason, ok: false });
+        continue;
+      }
+      if (b.state?.startsWith('idle in transaction')) {
+        // between two statements of a transaction that is still working: look again next sweep
+        if (b.idle_ms < this.afterMs || !this.once(`terminated ${b.pid}`)) continue;
+        const ok = await this.c.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [b.pid]);
+        this.report({
+          ...b,
+          action: 'terminated',
+          reason: `idle in transaction for ${Math.round(b.idle_ms)} ms: a cancel does not reach a session between statements`,
+          ok: Boolean(ok.rows[0]?.ok),
+        });
         continue;
       }
       const ok = await this.c.query<{ ok: boolean }>('SELECT pg_cancel_backend($1) AS ok', [b.pid]);
-      this.report({ ...b, action: 'cancelled', ok: Boolean(ok.rows[0]?.ok) });
+      if (this.once(`cancelled ${b.pid} ${b.query_start}`))
+        this.report({ ...b, action: 'cancelled', ok: Boolean(ok.rows[0]?.ok) });
     }
+  }
+
+  /** true the first time `key` is seen */
+  private once(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
   }
 
   private report(x: Row & Omit<BlockerReport, keyof Row | 'pid'>): void {
