@@ -165,6 +165,7 @@ async function runLocked<C extends RunContext>(
       // statement_timeout bounds the LOCK of all tables together
       alsoRetry: ['57014'],
       onRetry: (attempt, waitMs) => ctx.emit({ type: 'retry', what: group.what, attempt, waitMs }),
+      ...(group.relations ? { lockedRelations: () => group.relations!(ctx) } : {}),
     },
   );
   result.locked.push({ attempts, committedAt: Date.now() });

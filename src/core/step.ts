@@ -71,6 +71,8 @@ export interface LockedGroup<C extends RunContext = RunContext> {
   attempts: number;
   /** outside the transaction, before each attempt (e.g. drain the capture log so the locked part is short) */
   beforeAttempt?(ctx: C): Promise<void>;
+  /** the relations the group locks (regclass text): CONSOLIDATION_03 names who holds them */
+  relations?(ctx: C): readonly string[];
 }
 
 export interface Plan<C extends RunContext = RunContext> {

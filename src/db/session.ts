@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { DfcError, sqlstate } from '../errors.js';
 import { build, type SqlFragment } from '../sql/sql.js';
 import { connect } from './connection.js';
+import { describeHolders, lockHolders } from './lock-holders.js';
 
 export interface SessionPolicy {
   /** lock_timeout for DDL on a live table (retried): the longest the application queues behind us */
@@ -93,6 +94,8 @@ export interface RetryOptions {
   /** more SQLSTATEs to retry, e.g. 57014 when statement_timeout bounds a LOCK of many tables */
   alsoRetry?: string[];
   onRetry?: (attempt: number, waitMs: number) => void;
+  /** the relations fn locks (regclass text): whoever holds them when the attempts run out is named */
+  lockedRelations?: () => readonly string[];
 }
 
 export class Session {
@@ -165,15 +168,20 @@ export class Session {
           await sleep(wait);
           continue;
         }
-        if (state === '55P03' || state === '57014')
+        if (state === '55P03' || state === '57014') {
+          const holders = opts.lockedRelations
+            ? await lockHolders(this.client, opts.lockedRelations()).catch(() => [])
+            : [];
           throw new DfcError(
             'CONSOLIDATION_03',
-            `could not get the locks for ${what} within ${lockTimeoutMs} ms in ${attempt} attempts; nothing was changed`,
+            `could not get the locks for ${what} within ${lockTimeoutMs} ms in ${attempt} attempts; nothing was changed${holders.length ? `; held at the end by ${describeHolders(holders)}` : ''}`,
             {
               fix: 'find the long transactions holding locks (pg_stat_activity, pg_locks), or retry at a quieter time with a larger --max-lock-wait / --lock-timeout / --attempts',
               cause: e,
+              ...(holders.length ? { details: { holders } } : {}),
             },
           );
+        }
         throw e;
       } finally {
         await this.client

@@ -286,7 +286,10 @@ export async function installCaptures(
       `the capture trigger on ${rel.schema}.${rel.name}`,
       // one multi-statement query runs as one implicit transaction: no moment without capture
       () => s.client.query(createCaptureTriggerSql(t, rel, direction)),
-      { onRetry: onRetry && ((attempt, waitMs) => onRetry(rel, attempt, waitMs)) },
+      {
+        onRetry: onRetry && ((attempt, waitMs) => onRetry(rel, attempt, waitMs)),
+        lockedRelations: () => [q(rel)],
+      },
     );
   }
   return lacking.rows.length;

@@ -10,6 +10,7 @@ import type { LockedGroup, Plan, RunContext } from '../core/step.js';
 import { type SessionPolicy, sessionPolicy } from '../db/session.js';
 import type { V2Definition } from '../schema/v2/model.js';
 import type { MappedTable } from './mapping.js';
+import { q, type Rel } from './names.js';
 import { drain } from './reconcile.js';
 import type { RollbackPoint } from './rollback-points.js';
 import { cutoverAutovacuumStep } from './steps/cutover-autovacuum.js';
@@ -86,12 +87,18 @@ export async function drainToAHandful(
 }
 
 /** The locked group of a plan: lock timeout, attempts and what runs before each attempt. */
-export function cutoverLocks<C extends RunContext>(
+export function cutoverLocks<C extends RunContext & { toLock: Rel[] }>(
   what: string,
   d: LockDiscipline,
   beforeAttempt: (ctx: C) => Promise<void>,
 ): LockedGroup<C> {
-  return { what, lockTimeoutMs: d.lockTimeoutMs, attempts: d.attempts, beforeAttempt };
+  return {
+    what,
+    lockTimeoutMs: d.lockTimeoutMs,
+    attempts: d.attempts,
+    beforeAttempt,
+    relations: (ctx) => ctx.toLock.map(q),
+  };
 }
 
 export interface CutoverPlanInput extends LockDiscipline {

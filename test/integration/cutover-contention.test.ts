@@ -86,6 +86,12 @@ describe('cutover under contention', () => {
       expect(left).toEqual([{ pid: suPid, reason: 'superuser' }]);
       expect(err).toBeInstanceOf(DfcError);
       expect((err as DfcError).code).toBe('CONSOLIDATION_03');
+      // the refusal names who held the tables when it gave up (never their query text)
+      const holders = (err as DfcError).details?.holders as { pid: number; relations: string[] }[];
+      expect(holders.map((h) => h.pid)).toEqual([suPid]);
+      expect(holders[0]?.relations).toContain('campaigns');
+      expect((err as DfcError).message).toContain(`held at the end by pid ${suPid} (`);
+      expect((err as DfcError).message).not.toContain('LOCK TABLE');
       await su.query('ROLLBACK');
     });
     expect((await consolidationStatus(url, { exact: false })).state).toBe('ready_for_cutover');
