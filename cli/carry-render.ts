@@ -31,11 +31,8 @@ export function blockerAction(b: {
   action: 'cancelled' | 'terminated' | 'skipped';
   reason?: string;
 }): string {
-  return b.action === 'skipped'
-    ? `left alone (${b.reason})`
-    : b.action === 'terminated'
-      ? `terminated (${b.reason})`
-      : 'cancelled';
+  if (b.action === 'skipped') return `left alone (${b.reason})`;
+  return b.reason ? `${b.action} (${b.reason})` : b.action;
 }
 
 export function cutoverLines(r: CutoverResult): string[] {

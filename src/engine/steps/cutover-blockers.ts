@@ -38,7 +38,7 @@ export interface BlockerReport {
   state: string | null;
   query: string;
   action: 'cancelled' | 'terminated' | 'skipped';
-  /** why it was skipped or terminated */
+  /** why it was skipped or terminated, or why the signal was refused */
   reason?: string;
   /** pg_cancel_backend's or pg_terminate_backend's answer (false when skipped or already gone) */
   ok: boolean;
@@ -128,18 +128,45 @@ export class BlockerWatch {
       if (b.state?.startsWith('idle in transaction')) {
         // between two statements of a transaction that is still working: look again next sweep
         if (b.idle_ms < this.afterMs || !this.once(`terminated ${b.pid}`)) continue;
-        const ok = await this.c.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [b.pid]);
+        const sent = await this.signal('pg_terminate_backend', b.pid);
+        const why = `idle in transaction for ${Math.round(b.idle_ms)} ms: a cancel does not reach a session between statements`;
         this.report({
           ...b,
           action: 'terminated',
-          reason: `idle in transaction for ${Math.round(b.idle_ms)} ms: a cancel does not reach a session between statements`,
-          ok: Boolean(ok.rows[0]?.ok),
+          reason: sent.refused ? `${why}; ${sent.refused}` : why,
+          ok: sent.ok,
         });
         continue;
       }
-      const ok = await this.c.query<{ ok: boolean }>('SELECT pg_cancel_backend($1) AS ok', [b.pid]);
+      const sent = await this.signal('pg_cancel_backend', b.pid);
       if (this.once(`cancelled ${b.pid} ${b.query_start}`))
-        this.report({ ...b, action: 'cancelled', ok: Boolean(ok.rows[0]?.ok) });
+        this.report({
+          ...b,
+          action: 'cancelled',
+          ok: sent.ok,
+          ...(sent.refused ? { reason: sent.refused } : {}),
+        });
+    }
+  }
+
+  /** Send the signal; a role without the right to (pg_signal_backend) is reported, not thrown. */
+  private async signal(
+    fn: 'pg_cancel_backend' | 'pg_terminate_backend',
+    pid: number,
+  ): Promise<{ ok: boolean; refused?: string }> {
+    try {
+      const r = await this.c.query<{ ok: boolean }>(
+        fn === 'pg_cancel_backend'
+          ? 'SELECT pg_cancel_backend($1) AS ok'
+          : 'SELECT pg_terminate_backend($1) AS ok',
+        [pid],
+      );
+      return { ok: Boolean(r.rows[0]?.ok) };
+    } catch (e) {
+      return {
+        ok: false,
+        refused: `${fn} refused: ${(e as Error).message} (grant pg_signal_backend to the role dfc runs as)`,
+      };
     }
   }
 
