@@ -1,8 +1,9 @@
 /**
  * bench/consolidate: measured side by side in one run, per data size (default 100,000 and
  * 1,000,000 generated domains; 3,000,000 with --domains), with DomainFlow traffic on throughout:
- *   - the one-shot limit on the same database: every v2 table copied by one INSERT … SELECT into a
- *     bare copy, then every primary key, unique constraint and index built plainly;
+ *   - the one-shot limit on the same database, on 1 session and on 2 (the run's lanes): every v2
+ *     table copied by one INSERT … SELECT into a bare copy, then every primary key, unique
+ *     constraint and index built plainly;
  *   - the whole consolidation (`dfc consolidate --follow` as a child process, start → ready),
  *     the ratio to the limit, and the per-phase breakdown from the run's journal (when it gives up
  *     on its capture triggers with CONSOLIDATION_03, it is resumed with --cancel-blockers-after 2000);
@@ -77,38 +78,62 @@ const CANCEL_AFTER_MS = 2000;
 
 const LIMIT: SchemaMap = { public: '"bench_limit_public"', auth: '"bench_limit_auth"' };
 
-/** The one-shot limit: copy (INSERT … SELECT of the v2 mapping into bare tables) + plain index builds. */
+/**
+ * The one-shot limit: copy (INSERT … SELECT of the v2 mapping into bare tables) + plain index
+ * builds, on `sessions` connections: each takes the next table, biggest first (with 2, the same
+ * parallelism as the run's 2 lanes — the machine's limit for this work on 2 cores).
+ */
 async function oneShotLimit(
   url: string,
-): Promise<{ rows: number; copySeconds: number; indexSeconds: number }> {
-  return withClient(url, async (c) => {
-    const drop =
-      'DROP SCHEMA IF EXISTS bench_limit_public CASCADE; DROP SCHEMA IF EXISTS bench_limit_auth CASCADE';
+  sessions = 1,
+): Promise<{ rows: number; copySeconds: number; indexSeconds: number; sessions: number }> {
+  const drop =
+    'DROP SCHEMA IF EXISTS bench_limit_public CASCADE; DROP SCHEMA IF EXISTS bench_limit_auth CASCADE';
+  const clients = await Promise.all(Array.from({ length: sessions }, () => connect(url, 'bench-limit')));
+  try {
+    const c = clients[0]!;
     await c.query(drop);
-    await c.query(
-      'CREATE SCHEMA bench_limit_public; CREATE SCHEMA bench_limit_auth; SET search_path = public',
+    await c.query('CREATE SCHEMA bench_limit_public; CREATE SCHEMA bench_limit_auth');
+    const sizes = await c.query<{ rel: string; bytes: string }>(
+      `SELECT x AS rel, pg_total_relation_size(to_regclass(x)) AS bytes FROM unnest($1::text[]) x`,
+      [V2.tables.map((t) => `${quoteIdent(t.legacy.schema)}.${quoteIdent(t.legacy.name)}`)],
     );
+    const bytes = new Map(sizes.rows.map((r) => [r.rel, Number(r.bytes)]));
+    const size = (t: (typeof V2.tables)[number]) =>
+      bytes.get(`${quoteIdent(t.legacy.schema)}.${quoteIdent(t.legacy.name)}`) ?? 0;
+    const order = [...V2.tables].sort((a, b) => size(b) - size(a));
+    /** every session takes the next table until none is left */
+    const onSessions = async (work: (c: pg.Client, t: (typeof V2.tables)[number]) => Promise<void>) => {
+      let next = 0;
+      await Promise.all(
+        clients.map(async (cl) => {
+          for (let k = next++; k < order.length; k = next++) await work(cl, order[k]!);
+        }),
+      );
+    };
     let rows = 0;
     const t0 = now();
-    for (const t of V2.tables) {
-      await c.query(render.createTableSql(t, LIMIT, { constraints: 'none' }));
+    await onSessions(async (cl, t) => {
+      await cl.query(render.createTableSql(t, LIMIT, { constraints: 'none' }));
       const cols = t.columns.map((col) => col.name);
-      const ins = await c.query(
+      const ins = await cl.query(
         `INSERT INTO ${render.qualifiedTable(t, LIMIT)} (${cols.map(quoteIdent).join(', ')})
          SELECT ${cols.map((col) => `(${t.mapping[col]!.forward})`).join(', ')} FROM ${quoteIdent(t.legacy.schema)}.${quoteIdent(t.legacy.name)} s`,
       );
       rows += ins.rowCount ?? 0;
-    }
+    });
     const t1 = now();
-    for (const t of V2.tables) {
-      await c.query(render.primaryKeySql(t, LIMIT));
-      for (const u of t.uniques) await c.query(render.uniqueConstraintSql(t, u, LIMIT));
-      for (const i of t.indexes) await c.query(render.indexSql(t, i, LIMIT));
-    }
+    await onSessions(async (cl, t) => {
+      await cl.query(render.primaryKeySql(t, LIMIT));
+      for (const u of t.uniques) await cl.query(render.uniqueConstraintSql(t, u, LIMIT));
+      for (const i of t.indexes) await cl.query(render.indexSql(t, i, LIMIT));
+    });
     const t2 = now();
     await c.query(drop);
-    return { rows, copySeconds: (t1 - t0) / 1000, indexSeconds: (t2 - t1) / 1000 };
-  });
+    return { rows, copySeconds: (t1 - t0) / 1000, indexSeconds: (t2 - t1) / 1000, sessions };
+  } finally {
+    await Promise.all(clients.map((cl) => cl.end().catch(() => {})));
+  }
 }
 
 async function lagSample(c: pg.Client): Promise<{ rows: number; seconds: number }> {
@@ -245,6 +270,8 @@ async function runOne(
   await sleep(3000);
   traffic.markPhase('limit');
   const limit = await oneShotLimit(url);
+  // the same work on 2 sessions, as the run's 2 lanes do it
+  const limit2 = await oneShotLimit(url, 2);
   traffic.markPhase('capture-off');
   const off = await writeLatency(url, samples);
   traffic.markPhase('consolidate');
@@ -363,6 +390,7 @@ async function runOne(
     domains,
     seedRows: Object.values(seed.counts).reduce((a, b) => a + b, 0),
     limit,
+    limit2,
     consolidateSeconds,
     engineSeconds,
     journal,
@@ -398,7 +426,9 @@ for (const n of String(values.domains).split(',').map(Number)) {
   const r = await runOne(serverUrl, n, rate, Number(values['follow-seconds']), Number(values.samples));
   results.push(r);
   const limitSeconds = r.limit.copySeconds + r.limit.indexSeconds;
+  const limit2Seconds = r.limit2.copySeconds + r.limit2.indexSeconds;
   const oneShot = r.limit.rows / r.limit.copySeconds;
+  const oneShot2 = r.limit2.rows / r.limit2.copySeconds;
   const backfill = r.journal.phases.find((p) => p.type === 'backfill');
   // the tables are copied side by side on the lanes: their wall time, not their summed time
   const backfillWall = r.walls.get('backfill');
@@ -420,8 +450,9 @@ for (const n of String(values.domains).split(',').map(Number)) {
   process.stdout.write(
     `${[
       `rows in the database: ${r.seedRows}; load before ${r.loadBefore}, after ${r.loadAfter}`,
-      `one-shot limit: copy ${r.limit.rows} rows in ${r.limit.copySeconds.toFixed(2)} s + plain index builds ${r.limit.indexSeconds.toFixed(2)} s = ${limitSeconds.toFixed(2)} s`,
-      `whole consolidation (process start → ready_for_cutover): ${r.consolidateSeconds.toFixed(2)} s = ${(r.consolidateSeconds / limitSeconds).toFixed(2)} × the limit`,
+      `one-shot limit, 1 session: copy ${r.limit.rows} rows in ${r.limit.copySeconds.toFixed(2)} s + plain index builds ${r.limit.indexSeconds.toFixed(2)} s = ${limitSeconds.toFixed(2)} s`,
+      `one-shot limit, 2 sessions (the run's lanes): copy ${r.limit2.copySeconds.toFixed(2)} s + plain index builds ${r.limit2.indexSeconds.toFixed(2)} s = ${limit2Seconds.toFixed(2)} s`,
+      `whole consolidation (process start → ready_for_cutover): ${r.consolidateSeconds.toFixed(2)} s = ${(r.consolidateSeconds / limitSeconds).toFixed(2)} × the limit (${(r.consolidateSeconds / limit2Seconds).toFixed(2)} × the 2-session limit)`,
       ...(r.firstTry
         ? [
             `  with defaults it gave up after ${r.firstTry.seconds.toFixed(1)} s (${r.firstTry.error.slice(0, 200)}); resumed with --cancel-blockers-after ${CANCEL_AFTER_MS}: ${r.firstTry.cancelled} statement(s) cancelled or idle transaction(s) terminated; the time counts both`,
@@ -436,7 +467,7 @@ for (const n of String(values.domains).split(',').map(Number)) {
         return `    ${p.type.padEnd(12)} ${String(p.steps).padStart(3)} steps  ${p.seconds.toFixed(2).padStart(8)} s  ${wall}`;
       }),
       `conversion count (its own session, beside the copy): ${r.journal.countSeconds?.toFixed(2) ?? '?'} s`,
-      `online backfill ${r.journal.backfillRows} rows in ${backfillSeconds.toFixed(2)} s (wall, 2 lanes) = ${Math.round(online)} rows/s; one-shot copy ${Math.round(oneShot)} rows/s; ratio ${(online / oneShot).toFixed(2)}`,
+      `online backfill ${r.journal.backfillRows} rows in ${backfillSeconds.toFixed(2)} s (wall, 2 lanes) = ${Math.round(online)} rows/s; one-shot copy ${Math.round(oneShot)} rows/s; ratio ${(online / oneShot).toFixed(2)} (2-session copy ${Math.round(oneShot2)} rows/s: ${(online / oneShot2).toFixed(2)})`,
       'writes, capture on and off side by side (interleaved: generated_domains and a twin without capture, while following):',
       `  capture on:  single ${ms(r.paired.on.single)}; 100-row batch ${ms(r.paired.on.batch)}`,
       `  capture off: single ${ms(r.paired.off.single)}; 100-row batch ${ms(r.paired.off.batch)}`,
@@ -482,8 +513,9 @@ if (results.length > 1) {
   process.stdout.write('\nside by side:\n');
   for (const r of results) {
     const limitSeconds = r.limit.copySeconds + r.limit.indexSeconds;
+    const limit2Seconds = r.limit2.copySeconds + r.limit2.indexSeconds;
     process.stdout.write(
-      `  ${String(r.domains).padStart(8)} domains: limit ${limitSeconds.toFixed(1)} s, consolidation ${r.consolidateSeconds.toFixed(1)} s (${(r.consolidateSeconds / limitSeconds).toFixed(2)}×), peak RSS ${r.exited.maxRssKb ? (r.exited.maxRssKb / 1024).toFixed(0) : '?'} MiB, cutover ${r.cutover.attempts} attempts, lock ${r.cutover.lockHeldMs} ms, stall ${stallMs(r.waits).toFixed(0)} ms${r.reverse ? `, reverse capture on÷off p50 (interleaved) single ${(r.reverse.paired.on.single.p50 / r.reverse.paired.off.single.p50).toFixed(2)} batch ${(r.reverse.paired.on.batch.p50 / r.reverse.paired.off.batch.p50).toFixed(2)}` : ''}; forward single ${(r.paired.on.single.p50 / r.paired.off.single.p50).toFixed(2)} batch ${(r.paired.on.batch.p50 / r.paired.off.batch.p50).toFixed(2)}\n`,
+      `  ${String(r.domains).padStart(8)} domains: limit ${limitSeconds.toFixed(1)} s (2 sessions ${limit2Seconds.toFixed(1)} s), consolidation ${r.consolidateSeconds.toFixed(1)} s (${(r.consolidateSeconds / limitSeconds).toFixed(2)}×; ${(r.consolidateSeconds / limit2Seconds).toFixed(2)}× the 2-session limit), peak RSS ${r.exited.maxRssKb ? (r.exited.maxRssKb / 1024).toFixed(0) : '?'} MiB, cutover ${r.cutover.attempts} attempts, lock ${r.cutover.lockHeldMs} ms, stall ${stallMs(r.waits).toFixed(0)} ms${r.reverse ? `, reverse capture on÷off p50 (interleaved) single ${(r.reverse.paired.on.single.p50 / r.reverse.paired.off.single.p50).toFixed(2)} batch ${(r.reverse.paired.on.batch.p50 / r.reverse.paired.off.batch.p50).toFixed(2)}` : ''}; forward single ${(r.paired.on.single.p50 / r.paired.off.single.p50).toFixed(2)} batch ${(r.paired.on.batch.p50 / r.paired.off.batch.p50).toFixed(2)}\n`,
     );
   }
 }
