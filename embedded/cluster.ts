@@ -12,8 +12,8 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DfcError } from '../src/errors.js';
+import { PACKAGE_ROOT } from '../src/package-root.js';
 import {
   closedAncestor,
   dataDirFor,
@@ -131,7 +131,7 @@ function initdbEmbedded(paths: ClusterPaths, state: ClusterState) {
   return run(
     process.execPath,
     [
-      fileURLToPath(new URL('./initdb.mjs', import.meta.url)),
+      path.join(PACKAGE_ROOT, 'embedded', 'initdb.mjs'),
       JSON.stringify({
         databaseDir: paths.dataDir,
         port: state.port,
