@@ -87,6 +87,15 @@ export function backoffMs(
 /** 55P03 lock_not_available, 40P01 deadlock_detected, 40001 serialization_failure. */
 export const RETRYABLE = ['55P03', '40P01', '40001'] as const;
 
+/**
+ * Two sessions updated the same catalog row at once (a GRANT beside our ALTER TABLE: neither takes
+ * a lock that conflicts with the other's) and ours lost: XX000 "tuple concurrently updated" (or
+ * deleted). Nothing of the statement stayed, so running it again is safe.
+ */
+export function isCatalogRace(e: unknown): boolean {
+  return sqlstate(e) === 'XX000' && /^tuple concurrently (updated|deleted)$/.test((e as Error).message);
+}
+
 export interface RetryOptions {
   /** lock_timeout for each attempt (default: the policy's) */
   lockTimeoutMs?: number;
@@ -147,7 +156,7 @@ export class Session {
   }
 
   /**
-   * Run fn under the short lock_timeout, retrying 55P03/40P01/40001 with jittered backoff. fn must
+   * Run fn under the short lock_timeout, retrying 55P03/40P01/40001 and catalog races with jittered backoff. fn must
    * leave nothing half-done when it throws (one statement, or its own transaction). Running out
    * of attempts on a lock is CONSOLIDATION_03, naming `what`.
    */
@@ -162,7 +171,7 @@ export class Session {
       } catch (e) {
         const state = sqlstate(e) ?? '';
         await this.client.query('ROLLBACK').catch(() => {}); // no-op outside a transaction
-        if (codes.has(state) && attempt < attempts) {
+        if ((codes.has(state) || isCatalogRace(e)) && attempt < attempts) {
           const wait = backoffMs(this.policy, attempt - 1);
           opts.onRetry?.(attempt, Math.round(wait));
           await sleep(wait);

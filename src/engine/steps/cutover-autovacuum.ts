@@ -49,7 +49,9 @@ export function cutoverAutovacuumStep(): Step<CutoverContext> {
     }),
     async run(ctx) {
       const reset = await autovacuumResetSql(ctx);
-      if (reset) await ctx.session.client.query(reset);
+      // one implicit transaction; a GRANT committed beside it (it waited for the cutover's locks on
+      // PostgreSQL 18) makes it lose a catalog race: retried with the cutover's lock discipline
+      if (reset) await ctx.session.retry('autovacuum reset', () => ctx.session.client.query(reset));
       return { tables: allTables(ctx.v2).length };
     },
   };

@@ -19,12 +19,16 @@ export function cutoverRefreshStep(): Step<CutoverContext> {
                 EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = cl.oid AND i.indisunique) AS unique_idx
            FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE cl.relkind = 'm' AND n.nspname IN ('public','auth')`,
       );
+      // short lock waits retried (a plain REFRESH's ACCESS EXCLUSIVE would queue readers), and a
+      // catalog race with a GRANT beside it
       for (const m of mv.rows)
-        await c.query(
-          build(
-            m.unique_idx
-              ? sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${ident(m)}`
-              : sql`REFRESH MATERIALIZED VIEW ${ident(m)}`,
+        await ctx.session.retry(`refresh of ${m.schema}.${m.name}`, () =>
+          c.query(
+            build(
+              m.unique_idx
+                ? sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${ident(m)}`
+                : sql`REFRESH MATERIALIZED VIEW ${ident(m)}`,
+            ),
           ),
         );
       await c.query('ANALYZE');
