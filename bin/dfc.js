@@ -22,7 +22,13 @@ function mtime(file) {
 function newestSource() {
   let newest = 0;
   for (const dir of ['src', 'cli', 'embedded', 'workload']) {
-    for (const e of readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
+    let entries;
+    try {
+      entries = readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true });
+    } catch {
+      return Number.POSITIVE_INFINITY; // a source directory cannot be read: do not trust dist/
+    }
+    for (const e of entries) {
       if (e.isFile() && e.name.endsWith('.ts')) {
         newest = Math.max(newest, statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs);
       }

@@ -80,10 +80,10 @@ export function startContention(url: string, opts: ContentionOptions = {}): Cont
         await c.query('COMMIT');
         report.transactions++;
       } catch (e) {
+        if (stopped) break; // stop() ended the connection mid-hold: not an error of the run
         const code = sqlstate(e) ?? 'connection';
         report.errors[code] = (report.errors[code] ?? 0) + 1;
         const broken = code === 'connection' || code.startsWith('57P') || code.startsWith('08');
-        if (stopped) break;
         if (broken) {
           if (c) open.delete(c);
           await c?.end().catch(() => {});
