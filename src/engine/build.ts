@@ -6,6 +6,7 @@
  * triggers, row-level security, comments, views and materialized views over the shadow.
  */
 import type pg from 'pg';
+import type { Session } from '../db/session.js';
 import { DfcError } from '../errors.js';
 import type { IndexDef, TableDef, V2Definition } from '../schema/v2/model.js';
 import * as render from '../schema/v2/render.js';
@@ -216,4 +217,29 @@ export async function createShadowViews(c: pg.ClientBase, v2: V2Definition): Pro
       );
     await c.query(v2.views(SHADOW_MAP));
   }
+}
+
+/**
+ * REFRESH each materialized view, CONCURRENTLY where a unique index allows (readers are not
+ * blocked), after a cutover or a rollback committed (the views missed the changes of the switch).
+ * Each under the session's short lock waits, retried (a plain REFRESH's ACCESS EXCLUSIVE would
+ * queue readers behind it), and retried on a catalog race with a GRANT made beside it.
+ */
+export async function refreshMaterializedViews(session: Session, views: readonly Rel[]): Promise<number> {
+  if (views.length === 0) return 0;
+  const unique = await session.client.query<{ n: number; unique_idx: boolean }>(
+    `SELECT x.n::int AS n, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass(x.rel) AND i.indisunique) AS unique_idx
+       FROM unnest($1::text[]) WITH ORDINALITY AS x(rel, n)`,
+    [views.map((v) => build(ident(v)).text)],
+  );
+  const concurrently = new Set(unique.rows.filter((r) => r.unique_idx).map((r) => r.n - 1));
+  for (const [i, v] of views.entries())
+    await session.retry(`refresh of ${v.schema}.${v.name}`, () =>
+      session.query(
+        concurrently.has(i)
+          ? sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${ident(v)}`
+          : sql`REFRESH MATERIALIZED VIEW ${ident(v)}`,
+      ),
+    );
+  return views.length;
 }

@@ -10,7 +10,7 @@
  * cutover refuses, naming each object and the fix; nothing is left behind silently.
  */
 import type pg from 'pg';
-import { capabilitiesOf } from '../db/session.js';
+import { capabilitiesOf, isCatalogRace } from '../db/session.js';
 import { DfcError } from '../errors.js';
 import { build, literal, quoteIdent } from '../sql/sql.js';
 import { DOMAINFLOW_TRIGGERS, DOMAINFLOW_VIEWS } from '../validate/checks.js';
@@ -467,6 +467,8 @@ export async function applySurface(
       await c.query('RELEASE SAVEPOINT dfc_carry');
       return true;
     } catch (e) {
+      // a GRANT beside us won the catalog row: not the object's fault; the attempt is retried whole
+      if (isCatalogRace(e)) throw e;
       await c.query('ROLLBACK TO SAVEPOINT dfc_carry');
       failures.push({
         kind: what.kind,

@@ -1,7 +1,7 @@
 /** rollback:mark — the point is used and the run is ready_for_cutover again; commits with the rest or not at all. */
 
 import type { Step } from '../../core/step.js';
-import { build, ident, sql } from '../../sql/sql.js';
+import { refreshMaterializedViews } from '../build.js';
 import { ROLLBACK_PHASE, type RollbackContext } from './rollback-context.js';
 
 export function rollbackMarkStep(): Step<RollbackContext> {
@@ -35,23 +35,10 @@ export function rollbackRefreshStep(): Step<RollbackContext> {
       summary: 'refresh the legacy materialized views (CONCURRENTLY where a unique index allows)',
     }),
     async run(ctx) {
-      const c = ctx.session.client;
-      const matviews = ctx.point.details.movedOut.filter((x) => x.kind === 'm');
-      for (const m of matviews) {
-        const rel = { schema: m.schema, name: m.name };
-        const u = await c.query(
-          'SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = $1::regclass AND indisunique) AS ok',
-          [build(ident(rel)).text],
-        );
-        await c.query(
-          build(
-            u.rows[0]?.ok
-              ? sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${ident(rel)}`
-              : sql`REFRESH MATERIALIZED VIEW ${ident(rel)}`,
-          ),
-        );
-      }
-      return { refreshed: matviews.length };
+      const matviews = ctx.point.details.movedOut
+        .filter((x) => x.kind === 'm')
+        .map((m) => ({ schema: m.schema, name: m.name }));
+      return { refreshed: await refreshMaterializedViews(ctx.session, matviews) };
     },
   };
 }
