@@ -23,7 +23,7 @@
  *   - traffic failures and the ledger.
  * The measuring instruments here use only SQL, the v2 definition and the workload; the engine is
  * only called to do the work.
- * Usage: npx tsx bench/consolidate.ts [--domains 100000,1000000] [--rate 80] [--follow-seconds 20]
+ * Usage: npx tsx bench/consolidate.ts [--domains 100000,1000000] [--rate 80] [--follow-seconds 20] [--index-workers N]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -60,6 +60,8 @@ const { values } = parseArgs({
     'follow-seconds': { type: 'string', default: '20' },
     samples: { type: 'string', default: '300' },
     'database-url': { type: 'string' },
+    // passed to dfc consolidate (measure the lever: 0 against the server's default)
+    'index-workers': { type: 'string' },
   },
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,10 +124,12 @@ function peakRssKb(pid: number | undefined): number | null {
 }
 
 /** `dfc consolidate --follow --json` as a child; ready resolves at ready_for_cutover (seconds from spawn). */
+const runArgs = values['index-workers'] === undefined ? [] : ['--index-workers', values['index-workers']];
+
 function startConsolidate(url: string, extra: string[] = []): Child {
   const child = spawn(
     process.execPath,
-    [CLI, 'consolidate', '--follow', '--json', '--database-url', url, ...extra],
+    [CLI, 'consolidate', '--follow', '--json', '--database-url', url, ...runArgs, ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const t0 = now();
@@ -377,7 +381,7 @@ const results = [];
 buildCli();
 for (const n of String(values.domains).split(',').map(Number)) {
   process.stdout.write(
-    `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, load ${load()}\n`,
+    `\n== ${n.toLocaleString('en')} generated domains, traffic ${rate} ops/s, dfc consolidate ${runArgs.join(' ') || '(defaults)'}, load ${load()}\n`,
   );
   const r = await runOne(serverUrl, n, rate, Number(values['follow-seconds']), Number(values.samples));
   results.push(r);

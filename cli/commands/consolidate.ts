@@ -67,6 +67,11 @@ export function registerConsolidate(program: Command): void {
       DEFAULT_LANES,
     )
     .option(
+      '--index-workers <n>',
+      "parallel workers per index and primary-key build (max_parallel_maintenance_workers; default the server's): 0 when the lanes already use every core",
+      whole('--index-workers', { min: 0 }),
+    )
+    .option(
       '--cancel-blockers-after <ms>',
       'after trying this long to install the capture triggers, cancel the statements blocking them (never superusers, replication or dfc; a transaction idle that long with its locks is terminated); each is reported',
       whole('--cancel-blockers-after', { min: 1 }),
@@ -96,6 +101,7 @@ export function registerConsolidate(program: Command): void {
             consolidate(url, {
               batchSize: opts.batchSize,
               lanes: opts.lanes,
+              indexWorkers: opts.indexWorkers,
               cancelBlockersAfterMs: opts.cancelBlockersAfter,
               onInvalid: opts.onInvalid as InvalidPolicy,
               throttle: {

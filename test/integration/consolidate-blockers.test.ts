@@ -63,9 +63,9 @@ describe('consolidate --cancel-blockers-after', () => {
     }
   });
 
-  it('refuses --cancel-blockers-after or --lanes that is not a positive number, changing nothing', async () => {
+  it('refuses --cancel-blockers-after, --lanes or --index-workers out of range, changing nothing', async () => {
     const url = await freshDatabase('seeded', 'cblockcfg');
-    for (const bad of [{ cancelBlockersAfterMs: 0 }, { lanes: 0 }, { lanes: 1.5 }]) {
+    for (const bad of [{ cancelBlockersAfterMs: 0 }, { lanes: 0 }, { lanes: 1.5 }, { indexWorkers: -1 }]) {
       const e = await consolidate(url, bad).catch((x) => x);
       expect(e).toBeInstanceOf(DfcError);
       expect((e as DfcError).code).toBe('DFC_CONFIG');
@@ -83,5 +83,16 @@ describe('consolidate --cancel-blockers-after', () => {
       return { runs: n as number, triggers: triggers.rows[0].n as number };
     });
     expect(left).toEqual({ runs: 0, triggers: 0 });
+  });
+
+  it('--index-workers 0 builds without parallel workers and the run reaches ready_for_cutover', async () => {
+    const url = await freshDatabase('seeded', 'idxworkers');
+    const r = await consolidate(url, { indexWorkers: 0 });
+    expect(r.state).toBe('ready_for_cutover');
+    const status = await consolidationStatus(url);
+    const off = status.tables.filter((t) => t.legacyRows !== t.shadowRows || !t.checksumsMatch);
+    expect(status.tables.length).toBeGreaterThan(20);
+    expect(off).toEqual([]);
+    expect(status.invalidIndexes).toEqual([]);
   });
 });
