@@ -68,7 +68,7 @@ export function registerConsolidate(program: Command): void {
     )
     .option(
       '--index-workers <n>',
-      "parallel workers per index and primary-key build (max_parallel_maintenance_workers; default the server's): 0 when the lanes already use every core",
+      "parallel workers per index and primary-key build (max_parallel_maintenance_workers; default the server's; npm run bench:index-builds measures it on your machine)",
       whole('--index-workers', { min: 0 }),
     )
     .option(

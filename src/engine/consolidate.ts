@@ -43,8 +43,9 @@ export interface ConsolidateOptions {
   lanes?: number;
   /**
    * max_parallel_maintenance_workers for every session of the run (its index and primary-key
-   * builds); default the server's. With the lanes already on every core, 0 was faster
-   * (bench/index-builds, 1M, 2 cores: 2 lanes 4.23 s with 0 workers, 4.69 s with the default 2)
+   * builds); default the server's. On 2 cores with 2 lanes, 0 made the builds alone faster
+   * (bench/index-builds, 1M: 4.23 s against 4.69 s with the default 2) but not the whole run under
+   * traffic (13.2 / 14.4 s against 13.0 / 13.1 s), so the default is left to the server
    */
   indexWorkers?: number;
   /** after capture:install has tried this long (ms), cancel the sessions blocking it (as `dfc cutover`) */
