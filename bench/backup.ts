@@ -11,7 +11,7 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ import { createBackup, restoreBackup, setupBookkeeping, verifyBackup } from '../
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { quoteIdent } from '../src/sql/sql.js';
 import { seedDatabase } from '../workload/seed.js';
+import { load } from './load.js';
 
 const { values } = parseArgs({
   options: {
@@ -82,10 +83,6 @@ const timed = async <T>(fn: () => Promise<T>) => {
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 
 const domains = Number(values.domains);
 const runs = Number(values.runs);

@@ -28,7 +28,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
@@ -42,6 +42,7 @@ import { verifyLedger } from '../workload/ledger.js';
 import { startLockWaitSampler } from '../workload/lock-waits.js';
 import { seedDatabase } from '../workload/seed.js';
 import { startTraffic } from '../workload/traffic.js';
+import { load } from './load.js';
 import { oneShotLimit } from './one-shot.js';
 import { describeStall, phaseWrites, stallMs } from './stall.js';
 import {
@@ -66,10 +67,6 @@ const { values } = parseArgs({
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 const CLI = path.resolve(import.meta.dirname, '../bin/dfc.js');
 
 /**
@@ -78,15 +75,12 @@ const CLI = path.resolve(import.meta.dirname, '../bin/dfc.js');
  */
 function buildCli(): void {
   const t0 = now();
-  const tsc = path.resolve(import.meta.dirname, '../node_modules/typescript/bin/tsc');
-  const r = spawnSync(
-    process.execPath,
-    [tsc, '-p', path.resolve(import.meta.dirname, '../tsconfig.build.json')],
-    {
-      stdio: 'inherit',
-    },
-  );
-  if (r.status !== 0) throw new Error(`bench: building dist/ failed (tsc exit ${r.status})`);
+  // package.json's build script: one definition of what dist/ is
+  const r = spawnSync('npm', ['run', '--silent', 'build'], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error(`bench: npm run build failed (exit ${r.status}): dist/ is not current`);
   process.stdout.write(`CLI compiled into dist/ in ${((now() - t0) / 1000).toFixed(1)} s\n`);
 }
 
@@ -123,9 +117,10 @@ function peakRssKb(pid: number | undefined): number | null {
   }
 }
 
-/** `dfc consolidate --follow --json` as a child; ready resolves at ready_for_cutover (seconds from spawn). */
+/** what every child `dfc consolidate` is given besides its own arguments */
 const runArgs = values['index-workers'] === undefined ? [] : ['--index-workers', values['index-workers']];
 
+/** `dfc consolidate --follow --json` as a child; ready resolves at ready_for_cutover (seconds from spawn). */
 function startConsolidate(url: string, extra: string[] = []): Child {
   const child = spawn(
     process.execPath,

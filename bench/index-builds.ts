@@ -7,11 +7,11 @@
  * What consolidate does today: 2 lanes and the server's default.
  * Usage: npx tsx bench/index-builds.ts [--domains 1000000] [--rounds 3] [--database-url URL]
  */
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveTarget, withClient } from '../src/db/connection.js';
 import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { seedDatabase } from '../workload/seed.js';
+import { load } from './load.js';
 import { oneShotLimit } from './one-shot.js';
 
 const { values } = parseArgs({
@@ -23,10 +23,6 @@ const { values } = parseArgs({
 });
 const domains = Number(values.domains);
 const rounds = Number(values.rounds);
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;

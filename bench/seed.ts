@@ -5,7 +5,6 @@
  * The machine's load average is printed too: on shared cores the figures move with it.
  * Usage: npx tsx bench/seed.ts [--domains 1000000] [--seed 1] [--database-url URL] [--keep] [--json]
  */
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveTarget } from '../src/db/connection.js';
 import { dropDatabase } from '../src/db/databases.js';
@@ -13,6 +12,7 @@ import { createLegacyDatabase } from '../src/migrate/legacy-database.js';
 import { buildPlan } from '../workload/seed/plan.js';
 import { resultTables } from '../workload/seed/rows-results.js';
 import { seedDatabase } from '../workload/seed.js';
+import { load } from './load.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,10 +25,6 @@ const { values } = parseArgs({
 });
 const domains = Number(values.domains);
 const seed = Number(values.seed);
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 
 /** Lines of generated_domains per second, generator only (no database, no socket). */
 function generatorRate(): number {

@@ -90,7 +90,8 @@ export const RETRYABLE = ['55P03', '40P01', '40001'] as const;
 /**
  * Two sessions updated the same catalog row at once (a GRANT beside our ALTER TABLE: neither takes
  * a lock that conflicts with the other's) and ours lost: XX000 "tuple concurrently updated" (or
- * deleted). Nothing of the statement stayed, so running it again is safe.
+ * deleted). Nothing of the statement stayed, so running it again is safe. The text comes from an
+ * elog() in heapam.c, never translated, so matching it holds whatever lc_messages says.
  */
 export function isCatalogRace(e: unknown): boolean {
   return sqlstate(e) === 'XX000' && /^tuple concurrently (updated|deleted)$/.test((e as Error).message);

@@ -227,16 +227,15 @@ export async function createShadowViews(c: pg.ClientBase, v2: V2Definition): Pro
  */
 export async function refreshMaterializedViews(session: Session, views: readonly Rel[]): Promise<number> {
   if (views.length === 0) return 0;
-  const unique = await session.client.query<{ n: number; unique_idx: boolean }>(
-    `SELECT x.n::int AS n, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass(x.rel) AND i.indisunique) AS unique_idx
-       FROM unnest($1::text[]) WITH ORDINALITY AS x(rel, n)`,
+  const unique = await session.client.query<{ unique_idx: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass(x.rel) AND i.indisunique) AS unique_idx
+       FROM unnest($1::text[]) WITH ORDINALITY AS x(rel, n) ORDER BY x.n`,
     [views.map((v) => build(ident(v)).text)],
   );
-  const concurrently = new Set(unique.rows.filter((r) => r.unique_idx).map((r) => r.n - 1));
   for (const [i, v] of views.entries())
     await session.retry(`refresh of ${v.schema}.${v.name}`, () =>
       session.query(
-        concurrently.has(i)
+        unique.rows[i]?.unique_idx
           ? sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${ident(v)}`
           : sql`REFRESH MATERIALIZED VIEW ${ident(v)}`,
       ),

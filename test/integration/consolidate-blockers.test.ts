@@ -85,7 +85,7 @@ describe('consolidate --cancel-blockers-after', () => {
     expect(left).toEqual({ runs: 0, triggers: 0 });
   });
 
-  it('--index-workers 0 builds without parallel workers and the run reaches ready_for_cutover', async () => {
+  it('with indexWorkers 0 the run reaches ready_for_cutover, every table matching', async () => {
     const url = await freshDatabase('seeded', 'idxworkers');
     const r = await consolidate(url, { indexWorkers: 0 });
     expect(r.state).toBe('ready_for_cutover');
